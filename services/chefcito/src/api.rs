@@ -1,0 +1,41 @@
+//! Wire types shared by a caller and a callee, so that neither writes them twice.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::permissions::UserType;
+
+/// A user's profile as every client reads it (`localid` in lower case, `phone_number`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserData {
+    pub localid: String,
+    pub email: String,
+    pub name: String,
+    pub phone_number: String,
+}
+
+/// A user's registration state, as the gateway needs it on every request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserKind {
+    pub localid: String,
+    /// `anonymous` when the user has a valid identity but never registered a profile.
+    pub user_type: UserType,
+}
+
+/// A user's points, as the points service answers them (E2's `points`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsView {
+    pub user: String,
+    pub total: i64,
+    pub level: String,
+}
+
+impl PointsView {
+    /// What a user without any points history has.
+    pub fn starting(user: &str) -> PointsView {
+        PointsView {
+            user: user.to_string(),
+            total: 0,
+            level: "Novato".to_string(),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The one internal HTTP client: pooled connections with keep-alive, a connect and a total
+//! timeout, the internal token and the caller's request id on every call, and downstream
+//! answers mapped onto [`ApiError`]:
+//!
+//! * 2xx → the decoded JSON (a body that does not decode is a 502);
+//! * 4xx → the same status with the downstream description (the caller's mistake travels back);
+//! * 5xx → 502; connection refused / DNS failure / timeout → 503.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Secret;
+use crate::error::Envelope;
+use crate::{ApiError, INTERNAL_TOKEN_HEADER, REQUEST_ID_HEADER};
+
+/// Cloneable (cheap: one shared connection pool).
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    token: Option<Secret>,
+}
+
+/// A raw downstream answer, for proxies and conditional requests.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Client {
+    /// A client that sends `token` as the internal token (if any).
+    pub fn new(token: Option<Secret>) -> Client {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("chefcito/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client configuration is static and valid");
+        Client { http, token }
+    }
+
+    /// The underlying pooled client (no internal token: safe for external calls).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn request(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        let mut builder = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            builder = builder.header(INTERNAL_TOKEN_HEADER, token.expose());
+        }
+        if let Some(id) = crate::service::current_request_id() {
+            builder = builder.header(REQUEST_ID_HEADER, id);
+        }
+        builder
+    }
+
+    /// Sends a request and returns the raw answer; only transport failures are errors.
+    pub async fn raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<Raw, ApiError> {
+        let mut builder = self.request(method, url);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = builder.send().await.map_err(|e| transport_error(url, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(url, e))?;
+        Ok(Raw {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends JSON (or nothing) and decodes a JSON answer, mapping statuses as described above.
+    pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let raw = self.raw(method, url, body, &[]).await?;
+        decode(url, raw)
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, url: &str) -> Result<T, ApiError> {
+        self.call::<(), T>(Method::GET, url, None).await
+    }
+
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.call(Method::POST, url, Some(body)).await
+    }
+
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.call(Method::PUT, url, Some(body)).await
+    }
+}
+
+/// Maps a raw answer onto a decoded value or an [`ApiError`].
+pub fn decode<T: DeserializeOwned>(url: &str, raw: Raw) -> Result<T, ApiError> {
+    let target = service_name(url);
+    if raw.status.is_success() {
+        return serde_json::from_slice(&raw.body).map_err(|e| {
+            tracing::error!(%url, error = %e, "undecodable answer");
+            ApiError::bad_gateway(format!("The {target} service gave an invalid answer"))
+        });
+    }
+    if raw.status.is_client_error() {
+        let description = serde_json::from_slice::<Envelope>(&raw.body)
+            .map(|e| e.description)
+            .unwrap_or_else(|_| {
+                raw.status
+                    .canonical_reason()
+                    .unwrap_or("Request failed")
+                    .to_string()
+            });
+        return Err(ApiError::new(raw.status, description));
+    }
+    tracing::error!(%url, status = %raw.status, "downstream failure");
+    Err(ApiError::bad_gateway(format!(
+        "The {target} service failed"
+    )))
+}
+
+fn transport_error(url: &str, e: reqwest::Error) -> ApiError {
+    tracing::warn!(%url, error = %e, "downstream unreachable");
+    ApiError::unavailable(format!(
+        "The {} service is unavailable, try again later",
+        service_name(url)
+    ))
+}
+
+/// `http://users:8001/user/x` → `users`: names the service in error texts without leaking URLs.
+fn service_name(url: &str) -> &str {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host = rest.split(['/', ':']).next().unwrap_or("downstream");
+    if host.is_empty() || host.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        "downstream"
+    } else {
+        host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_service_from_the_url() {
+        assert_eq!(service_name("http://users:8001/user/x"), "users");
+        assert_eq!(service_name("http://127.0.0.1:8001/user/x"), "downstream");
+    }
+
+    fn raw(status: u16, body: &str) -> Raw {
+        Raw {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: Default::default(),
+            body: body.to_string().into(),
+        }
+    }
+
+    #[test]
+    fn maps_statuses() {
+        let ok: serde_json::Value = decode("http://users/x", raw(200, "{\"a\":1}")).unwrap();
+        assert_eq!(ok["a"], 1);
+        let e = decode::<serde_json::Value>(
+            "http://users/x",
+            raw(
+                404,
+                r#"{"description":"User not found","endpoint":"/user/x"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.description.as_str()),
+            (404, "User not found")
+        );
+        let e = decode::<serde_json::Value>("http://users/x", raw(500, "boom")).unwrap_err();
+        assert_eq!(e.status, 502);
+        assert!(!e.description.contains("boom"));
+        let e = decode::<serde_json::Value>("http://users/x", raw(200, "not json")).unwrap_err();
+        assert_eq!(e.status, 502);
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_503() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let e = Client::new(None)
+            .get::<serde_json::Value>(&format!("http://127.0.0.1:{port}/x"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, 503);
+    }
+}

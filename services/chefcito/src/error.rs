@@ -1,0 +1,147 @@
+//! The error every handler returns, and the JSON envelope it becomes on the wire.
+//!
+//! The original system answered `{"description": "...", "endpoint": "<path>"}`; we keep that
+//! envelope but with correct status codes (spec §2). The handler does not know the request
+//! path, so [`ApiError`] renders with an empty `endpoint` and marks the response; the
+//! [`crate::service`] layer fills in the path. Server-side failures (5xx) are logged with their
+//! cause and answered with a generic text: SQL or internal error text never leaves a service.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// `Result` with [`ApiError`] as the default error.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// The wire envelope of every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Envelope {
+    pub description: String,
+    #[serde(default)]
+    pub endpoint: String,
+    /// Validation details (422 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// An HTTP error answer: a status, a description for the caller and, for 5xx, a cause for
+/// the logs only.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub description: String,
+    pub detail: Option<serde_json::Value>,
+    /// Logged, never sent.
+    pub cause: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            description: description.into(),
+            detail: None,
+            cause: None,
+        }
+    }
+    /// 400: a broken business rule.
+    pub fn bad_request(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, d)
+    }
+    /// 401: a missing or invalid identity where one is required.
+    pub fn unauthorized(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, d)
+    }
+    /// 403: a caller without the right.
+    pub fn forbidden(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, d)
+    }
+    /// 404: an unknown resource.
+    pub fn not_found(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, d)
+    }
+    /// 409: a conflicting write.
+    pub fn conflict(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, d)
+    }
+    /// 422: a malformed request.
+    pub fn unprocessable(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, d)
+    }
+    /// 502: a downstream service answered badly.
+    pub fn bad_gateway(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, d)
+    }
+    /// 503: a downstream service (or our own store) is unavailable.
+    pub fn unavailable(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, d)
+    }
+    /// 500 with a cause that is logged and never sent.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            description: "Internal error".into(),
+            detail: None,
+            cause: Some(cause.into()),
+        }
+    }
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.description)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// Marker put in the extensions of an error response so that the envelope layer can fill
+/// in `endpoint` with the request path.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingEnvelope(pub Envelope);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            match &self.cause {
+                Some(cause) => {
+                    tracing::error!(status = %self.status, error = ?cause, "request failed")
+                }
+                None => {
+                    tracing::warn!(status = %self.status, description = %self.description, "request failed")
+                }
+            }
+        }
+        envelope_response(
+            self.status,
+            Envelope {
+                description: self.description,
+                endpoint: String::new(),
+                detail: self.detail,
+            },
+        )
+    }
+}
+
+/// Builds an envelope response; the endpoint is filled in later by the service layer.
+pub(crate) fn envelope_response(status: StatusCode, envelope: Envelope) -> Response {
+    let mut response = (status, axum::Json(&envelope)).into_response();
+    response.extensions_mut().insert(PendingEnvelope(envelope));
+    response
+}

@@ -1,0 +1,36 @@
+//! # chefcito — the shared library of every Chefcito service
+//!
+//! One place for what every service needs, so that no service writes it again:
+//!
+//! * [`error`]: the error type every handler returns and its JSON envelope
+//!   `{"description": "...", "endpoint": "<path>"}`;
+//! * [`extract`]: JSON / query / path extractors whose rejections are clean 4xx envelopes;
+//! * [`time`]: the datetime formats of the wire contract (parse every accepted form, print each
+//!   output form);
+//! * [`config`]: secrets and the common serving options every binary reads from the environment;
+//! * [`db`]: the SQLite handle (WAL, migrations at start-up, blocking work off the async workers);
+//! * [`client`]: the one pooled internal HTTP client (timeouts, status mapping, internal token,
+//!   request id propagation);
+//! * [`jwks`]: bearer token verification against a JWKS with key caching;
+//! * [`permissions`]: `db_config.yaml` parsing, validation and the permission table;
+//! * [`service`]: the standard layers (health, readiness, request id, tracing, error envelope,
+//!   internal token) and [`service::run`], the `main` of every service binary;
+//! * [`api`]: small wire types shared by a caller and a callee.
+
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod jwks;
+pub mod permissions;
+pub mod service;
+pub mod time;
+
+pub use error::{ApiError, Result};
+
+/// Header carrying the shared secret that internal services require (set by the cluster).
+pub const INTERNAL_TOKEN_HEADER: &str = "x-chefcito-internal-token";
+/// Header carrying the request id across services.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
