@@ -204,17 +204,21 @@ impl Verifier {
 
     /// Refetches the keys unless another task just did, or `forced` refreshes are rate-limited.
     async fn refresh(&self, forced: bool) -> Result<(), TokenError> {
-        let mut last = self.refresh.lock().await;
+        // The lock also makes concurrent callers wait for one fetch instead of each fetching.
+        let mut last_forced = self.refresh.lock().await;
         let fresh = self
             .cache
             .read()
             .await
             .as_ref()
             .is_some_and(|c| c.expires > Instant::now());
-        if fresh && (!forced || last.is_some_and(|t| t.elapsed() < FORCED_REFRESH_INTERVAL)) {
+        if fresh && (!forced || last_forced.is_some_and(|t| t.elapsed() < FORCED_REFRESH_INTERVAL))
+        {
             return Ok(());
         }
-        *last = Some(Instant::now());
+        if forced {
+            *last_forced = Some(Instant::now());
+        }
         let cache = self.fetch().await?;
         *self.cache.write().await = Some(cache);
         Ok(())
