@@ -1,1 +1,253 @@
-//! The gateway service (being written).
+//! # gateway — the one public Chefcito service
+//!
+//! Every client app talks only to the gateway. It
+//!
+//! * verifies bearer ID tokens locally against a JWKS (signature, `iss`, `aud`, `exp`; no call
+//!   per request to validate a token) — see [`auth`];
+//! * enforces the permission table of `db_config.yaml`, which it reads from the users service
+//!   and refreshes in the background, so a new table is enforced within seconds without a
+//!   restart — see [`permissions`];
+//! * answers CORS pre-flights on every path and puts CORS headers on every answer, errors
+//!   included (hazard H4) — see [`cors`];
+//! * serves the client-facing API (`/auth/*`, `/users`) by calling internal services with the
+//!   internal token, and documents it at `GET /openapi.json` and `GET /docs` — see [`routes`]
+//!   and [`openapi`].
+//!
+//! ## Configuration
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `USERS_URL` | `http://127.0.0.1:8001` | base URL of the users service |
+//! | `AUTH_JWKS_URL` | `<USERS_URL>/.well-known/jwks.json` | where the token signing keys are published |
+//! | `AUTH_ISSUER` | `chefcito-users` | the `iss` every accepted token carries |
+//! | `AUTH_AUDIENCE` | `chefcito` | the `aud` every accepted token carries |
+//! | `PERMISSIONS_REFRESH_SECS` | `2` | how often the permission table is re-read |
+//!
+//! plus the options every service has ([`chefcito::config::ServeArgs`]: `BIND` (default port
+//! 8000), `INTERNAL_TOKEN`, `LOG`, `LOG_FORMAT`; `DATA_DIR` is unused: the gateway keeps no
+//! data).
+//!
+//! The internal token is sent to the JWKS URL only when it lies under `USERS_URL`: an external
+//! identity provider never sees it.
+//!
+//! ### Firebase mode
+//!
+//! To accept the Firebase ID tokens the existing apps already hold (project `<project>`):
+//!
+//! ```text
+//! AUTH_JWKS_URL=https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com
+//! AUTH_ISSUER=https://securetoken.google.com/<project>
+//! AUTH_AUDIENCE=<project>
+//! ```
+//!
+//! ## Decisions
+//!
+//! * No `Authorization` header, or `Bearer anonymous`, is the anonymous caller (H5). Any other
+//!   header must be `Bearer <token>` with a valid token where an identity is needed, else 401.
+//! * A token is verified where it matters: when the requested path is not open to every user
+//!   type, or when the handler needs the caller (`/users`). So an expired ID token that a client
+//!   sends along with `POST /auth/refresh` does not block the refresh that would replace it.
+//! * A signed-in user who has not registered with `POST /users` counts as `anonymous` for the
+//!   permission table; when refused, they get 403 telling them to register.
+//! * Unknown paths are 404, never 403: the permission check runs only on matched routes.
+//! * Until the permission table has been read once, guarded routes answer 503 rather than guess;
+//!   `/health` and CORS pre-flights work all the same.
+//! * `PUT /users` requires both `name` and `phone` keys (null allowed), as the original did;
+//!   the real client always sends both (H13).
+//! * `points` in `GET /users` are the starting points (0, "Novato") until the points service
+//!   exists.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use chefcito::client::Client;
+use chefcito::jwks::{Verifier, VerifierConfig};
+
+pub mod auth;
+pub mod cors;
+pub mod openapi;
+pub mod permissions;
+pub mod routes;
+
+/// Everything the gateway reads from the environment.
+#[derive(Debug, Clone, clap::Parser)]
+pub struct Config {
+    #[command(flatten)]
+    pub serve: chefcito::config::ServeArgs,
+    /// Base URL of the users service (identity provider, profiles, permission table).
+    #[arg(long, env = "USERS_URL", default_value = "http://127.0.0.1:8001")]
+    pub users_url: String,
+    /// JWKS URL of the identity provider [default: <USERS_URL>/.well-known/jwks.json]. For
+    /// Firebase: https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com
+    #[arg(long, env = "AUTH_JWKS_URL")]
+    pub auth_jwks_url: Option<String>,
+    /// The `iss` claim accepted tokens carry (Firebase: https://securetoken.google.com/<project>).
+    #[arg(long, env = "AUTH_ISSUER", default_value = "chefcito-users")]
+    pub auth_issuer: String,
+    /// The `aud` claim accepted tokens carry (Firebase: the project id).
+    #[arg(long, env = "AUTH_AUDIENCE", default_value = "chefcito")]
+    pub auth_audience: String,
+    /// Seconds between two reads of the permission table from the users service.
+    #[arg(long, env = "PERMISSIONS_REFRESH_SECS", default_value = "2")]
+    pub permissions_refresh_secs: u64,
+}
+
+impl Config {
+    fn users_base(&self) -> &str {
+        self.users_url.trim_end_matches('/')
+    }
+
+    /// The JWKS URL in force (explicit, or the users service's own).
+    pub fn jwks_url(&self) -> String {
+        self.auth_jwks_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", self.users_base()))
+    }
+
+    /// Whether the JWKS is served by our own users service, which requires the internal token.
+    fn jwks_is_internal(&self) -> bool {
+        self.jwks_url()
+            .starts_with(&format!("{}/", self.users_base()))
+    }
+}
+
+/// Shared state of every handler (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct State {
+    pub client: Client,
+    pub users: Arc<UsersUrl>,
+    pub identity: Arc<auth::Identity>,
+    pub permissions: Arc<permissions::PermissionStore>,
+}
+
+/// Builds URLs on the users service with each path segment percent-encoded, so that a user
+/// id can never change the path it is put in.
+#[derive(Debug)]
+pub struct UsersUrl(reqwest::Url);
+
+impl UsersUrl {
+    pub fn new(base: &str) -> anyhow::Result<UsersUrl> {
+        let url = reqwest::Url::parse(base.trim_end_matches('/'))
+            .map_err(|e| anyhow::anyhow!("USERS_URL {base:?} is not a URL: {e}"))?;
+        if url.cannot_be_a_base() {
+            anyhow::bail!("USERS_URL {base:?} cannot be a base URL");
+        }
+        Ok(UsersUrl(url))
+    }
+
+    /// `segments` appended to the base path, e.g. `["user", uid, "type"]`.
+    pub fn at(&self, segments: &[&str]) -> String {
+        let mut url = self.0.clone();
+        url.path_segments_mut()
+            .expect("checked in new")
+            .pop_if_empty()
+            .extend(segments);
+        url.into()
+    }
+}
+
+impl State {
+    /// State from the configuration; nothing is fetched yet.
+    pub fn new(config: &Config) -> anyhow::Result<State> {
+        let client = Client::new(config.serve.internal_token.clone());
+        let headers = match (&config.serve.internal_token, config.jwks_is_internal()) {
+            (Some(token), true) => vec![(
+                chefcito::INTERNAL_TOKEN_HEADER.to_string(),
+                token.expose().to_string(),
+            )],
+            _ => Vec::new(),
+        };
+        let verifier = Verifier::new(
+            VerifierConfig {
+                jwks_url: config.jwks_url(),
+                issuer: config.auth_issuer.clone(),
+                audience: config.auth_audience.clone(),
+                headers,
+            },
+            client.http().clone(),
+        );
+        let users = Arc::new(UsersUrl::new(&config.users_url)?);
+        Ok(State {
+            identity: Arc::new(auth::Identity::new(verifier, client.clone(), users.clone())),
+            permissions: Arc::new(permissions::PermissionStore::new(
+                client.clone(),
+                users.clone(),
+            )),
+            client,
+            users,
+        })
+    }
+}
+
+/// The complete router for `state`: API routes guarded by identity and permissions, the
+/// standard service routes and layers, CORS outermost.
+pub fn app(state: State) -> Router {
+    let (router, document) = routes::router().split_for_parts();
+    let router = router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            permissions::guard,
+        ))
+        .layer(axum::Extension(Arc::new(document)))
+        .with_state(state);
+    let router = chefcito::service::finish(
+        router,
+        chefcito::service::Options {
+            name: "gateway",
+            db: None,
+            internal_token: None,
+        },
+    );
+    // Outermost, so that pre-flights never meet the guard and every answer (the envelope's
+    // 401/403/404 included) carries the CORS headers.
+    router.layer(cors::layer())
+}
+
+/// Builds the gateway: state, a first read of the permission table (not fatal: the users
+/// service may start after us), the background refresher, and the router.
+pub async fn build(config: &Config) -> anyhow::Result<Router> {
+    let state = State::new(config)?;
+    let period = Duration::from_secs(config.permissions_refresh_secs.max(1));
+    if let Err(e) = state.permissions.refresh().await {
+        tracing::warn!(
+            users = %config.users_url,
+            error = %e.description,
+            "permission table not loaded yet (is the users service up?); guarded routes answer 503 until it is; retrying every {}s",
+            period.as_secs()
+        );
+    }
+    permissions::spawn_refresher(&state.permissions, period);
+    Ok(app(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn jwks_defaults_to_the_users_service_and_gets_the_internal_token_only_there() {
+        let c = Config::parse_from(["gateway", "--users-url", "http://users:8001/"]);
+        assert_eq!(c.jwks_url(), "http://users:8001/.well-known/jwks.json");
+        assert!(c.jwks_is_internal());
+        let c = Config::parse_from([
+            "gateway",
+            "--users-url",
+            "http://users:8001",
+            "--auth-jwks-url",
+            "http://users:8001.evil.example/jwks.json",
+        ]);
+        assert!(!c.jwks_is_internal());
+    }
+
+    #[test]
+    fn user_ids_cannot_escape_their_segment() {
+        let u = UsersUrl::new("http://users:8001/").unwrap();
+        assert_eq!(
+            u.at(&["user", "../permissions?x", "type"]),
+            "http://users:8001/user/..%2Fpermissions%3Fx/type"
+        );
+        assert_eq!(u.at(&["users"]), "http://users:8001/users");
+    }
+}

@@ -1,0 +1,90 @@
+//! `/auth/*`: the embedded identity provider's public face (spec §3), proxied to the users
+//! service. Bodies are checked here so that malformed input is refused without a downstream
+//! call; the users service's answer (status and body) is passed through.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chefcito::ApiError;
+use chefcito::extract::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::openapi::{ErrorBody, Session};
+
+/// E-mail and password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// A refresh token (`refresh_token` is accepted too).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    #[serde(rename = "refreshToken", alias = "refresh_token")]
+    pub refresh_token: String,
+}
+
+/// Create an account (e-mail + password) and sign in.
+///
+/// Then register the profile with `POST /users`.
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed up and signed in", body = Session),
+        (status = 400, description = "Weak password (under 8 characters) or invalid e-mail", body = ErrorBody),
+        (status = 409, description = "E-mail already taken", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn signup(
+    State(state): State<crate::State>,
+    Json(body): Json<Credentials>,
+) -> Result<Response, ApiError> {
+    forward(&state, "signup", &body).await
+}
+
+/// Sign in with e-mail and password.
+#[utoipa::path(post, path = "/auth/signin", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn signin(
+    State(state): State<crate::State>,
+    Json(body): Json<Credentials>,
+) -> Result<Response, ApiError> {
+    forward(&state, "signin", &body).await
+}
+
+/// Trade a refresh token for a new ID token and a new refresh token.
+///
+/// Refresh tokens rotate: each works once, and reusing one revokes the whole family.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new session", body = Session),
+        (status = 401, description = "Unknown, revoked, expired or reused refresh token", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(state): State<crate::State>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    forward(&state, "refresh", &body).await
+}
+
+/// Posts `body` to users `/auth/{action}`; a success is passed through as is, a 4xx keeps its
+/// status and description, a 5xx becomes 502 and an unreachable service 503.
+async fn forward<B: Serialize>(
+    state: &crate::State,
+    action: &str,
+    body: &B,
+) -> Result<Response, ApiError> {
+    let url = state.users.at(&["auth", action]);
+    let raw = state
+        .client
+        .raw(reqwest::Method::POST, &url, Some(body), &[])
+        .await?;
+    let status = raw.status;
+    let answer: serde_json::Value = chefcito::client::decode(&url, raw)?;
+    Ok((status, axum::Json(answer)).into_response())
+}

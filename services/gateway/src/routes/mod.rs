@@ -1,0 +1,25 @@
+//! The client-facing routes. Handlers are thin: read the request, call the internal service,
+//! shape the answer. Each is declared with its OpenAPI entry through `utoipa_axum::routes!`,
+//! so a route cannot be served without being documented.
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::State;
+
+pub mod auth;
+pub mod docs;
+pub mod users;
+
+/// Every gateway route with its documentation (the standard `/health` and `/ready` come
+/// from `chefcito::service::finish`).
+pub fn router() -> OpenApiRouter<State> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::signin))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(users::register, users::profile, users::update))
+        .routes(routes!(docs::openapi_json))
+        .routes(routes!(docs::page))
+}

@@ -1,0 +1,129 @@
+//! `/users`: register the signed-in user's profile (E1), read it (E2), edit it (E3).
+//! The keys differ per call on purpose (H14): `number` here, `phone` in updates,
+//! `phone_number` in answers.
+
+use axum::extract::State;
+use chefcito::ApiError;
+use chefcito::api::{PointsView, UserData};
+use chefcito::extract::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::SignedIn;
+use crate::openapi::{ErrorBody, Profile, UserDataSchema};
+
+/// E1's body; `name` and `number` may be empty (Google sign-ins send `""`, H13).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Registration {
+    /// `client` or `restaurant`.
+    pub user_type: String,
+    pub name: String,
+    pub number: String,
+}
+
+/// The users service's registration body.
+#[derive(Debug, Serialize)]
+struct NewUser<'a> {
+    localid: &'a str,
+    email: &'a str,
+    user_type: &'a str,
+    name: &'a str,
+    phone_number: &'a str,
+}
+
+/// E3's body: both keys must be present; `null` or `""` keeps the current value.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProfileUpdate {
+    // `deserialize_with` makes serde require the key even though the type is an `Option`.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub phone: Option<String>,
+}
+
+/// E2's and E3's answer.
+#[derive(Debug, Serialize)]
+pub struct ProfileView {
+    pub data: UserData,
+    pub points: PointsView,
+}
+
+impl ProfileView {
+    fn of(data: UserData) -> ProfileView {
+        // Until the points service exists every user holds the starting points.
+        let points = PointsView::starting(&data.localid);
+        ProfileView { data, points }
+    }
+}
+
+/// Register the signed-in user's profile.
+///
+/// Registering again answers 200 with the profile already stored, unchanged, so that apps
+/// that register on every Google sign-in keep working (H1).
+#[utoipa::path(post, path = "/users", tag = "users", request_body = Registration,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The stored profile", body = UserDataSchema),
+        (status = 400, description = "`user_type` is neither `client` nor `restaurant`", body = ErrorBody),
+        (status = 401, description = "No valid ID token", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<crate::State>,
+    SignedIn(claims): SignedIn,
+    Json(body): Json<Registration>,
+) -> Result<Json<UserData>, ApiError> {
+    let user = NewUser {
+        localid: &claims.sub,
+        email: claims.email.as_deref().unwrap_or(""),
+        user_type: &body.user_type,
+        name: &body.name,
+        phone_number: &body.number,
+    };
+    let stored: UserData = state
+        .client
+        .post(&state.users.at(&["users"]), &user)
+        .await?;
+    state.identity.forget(&claims.sub);
+    Ok(Json(stored))
+}
+
+/// The signed-in user's profile and points.
+#[utoipa::path(get, path = "/users", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Profile and points", body = Profile),
+        (status = 401, description = "No valid ID token", body = ErrorBody),
+        (status = 404, description = "Not registered yet: call `POST /users`", body = ErrorBody),
+    ))]
+pub async fn profile(
+    State(state): State<crate::State>,
+    SignedIn(claims): SignedIn,
+) -> Result<Json<ProfileView>, ApiError> {
+    let data: UserData = state
+        .client
+        .get(&state.users.at(&["user", &claims.sub]))
+        .await?;
+    Ok(Json(ProfileView::of(data)))
+}
+
+/// Change the signed-in user's name and phone.
+#[utoipa::path(put, path = "/users", tag = "users", request_body = ProfileUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated profile and points", body = Profile),
+        (status = 401, description = "No valid ID token", body = ErrorBody),
+        (status = 404, description = "Not registered yet: call `POST /users`", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<crate::State>,
+    SignedIn(claims): SignedIn,
+    Json(body): Json<ProfileUpdate>,
+) -> Result<Json<ProfileView>, ApiError> {
+    let data: UserData = state
+        .client
+        .put(&state.users.at(&["user", &claims.sub]), &body)
+        .await?;
+    Ok(Json(ProfileView::of(data)))
+}
