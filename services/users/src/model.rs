@@ -1,0 +1,263 @@
+//! Domain types: validated newtypes, the request bodies the service accepts and the rejections
+//! their validation produces. Nothing here touches HTTP or SQL.
+
+use chefcito::permissions::UserType;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted password, in characters: argon2 would take more, but nobody types more and
+/// a bound keeps hashing costs predictable.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Length of the uids we mint (the Firebase `localId` length, so both look alike).
+pub const UID_LEN: usize = 28;
+/// Longest uid accepted from a caller: external providers' subjects may be longer than ours.
+pub const MAX_UID_LEN: usize = 128;
+
+/// Input that breaks a rule; always a 400, always before anything is written. The texts follow
+/// Firebase's `CODE : explanation` style, which client developers already know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("INVALID_EMAIL : The email address is badly formatted")]
+    InvalidEmail,
+    #[error("MISSING_PASSWORD : A password is required")]
+    MissingPassword,
+    #[error("WEAK_PASSWORD : Password should be at least {MIN_PASSWORD_CHARS} characters")]
+    WeakPassword,
+    #[error("INVALID_PASSWORD : Password should be at most {MAX_PASSWORD_CHARS} characters")]
+    LongPassword,
+    #[error("Invalid user type: {0}")]
+    InvalidUserType(String),
+    #[error("Invalid localid: it must be 1 to {MAX_UID_LEN} characters, without spaces or slashes")]
+    InvalidUid,
+    #[error("Invalid permissions: {}", .0.join("; "))]
+    InvalidPermissions(Vec<String>),
+}
+
+/// An e-mail address, lower-cased so that comparisons ignore case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    /// Deliberately simple: one `@`, non-empty parts, a dotted domain without empty labels, no
+    /// whitespace. Whether the mailbox exists is not ours to know.
+    pub fn parse(raw: &str) -> Result<Email, Rejected> {
+        let bad = raw.is_empty()
+            || raw.len() > Self::MAX_LEN
+            || raw.chars().any(|c| c.is_whitespace() || c.is_control());
+        let Some((local, domain)) = raw.split_once('@') else {
+            return Err(Rejected::InvalidEmail);
+        };
+        let domain_ok = domain.contains('.') && domain.split('.').all(|label| !label.is_empty());
+        if bad || local.is_empty() || domain.contains('@') || !domain_ok {
+            return Err(Rejected::InvalidEmail);
+        }
+        Ok(Email(raw.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the sign-up rules. Its `Debug` hides it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// Lengths count characters, not bytes, so accented passwords are not penalised.
+    pub fn parse(raw: &str) -> Result<Password, Rejected> {
+        match raw.chars().count() {
+            0 => Err(Rejected::MissingPassword),
+            n if n < MIN_PASSWORD_CHARS => Err(Rejected::WeakPassword),
+            n if n > MAX_PASSWORD_CHARS => Err(Rejected::LongPassword),
+            _ => Ok(Password(raw.to_string())),
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A fresh Firebase-style uid: 28 random alphanumeric characters (~166 bits).
+pub fn new_uid() -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(UID_LEN)
+        .map(char::from)
+        .collect()
+}
+
+/// Checks a uid given by a caller: it ends up in paths (`/user/{uid}`), so no slashes or spaces.
+pub fn parse_uid(raw: &str) -> Result<String, Rejected> {
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_UID_LEN
+        && !raw
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control());
+    ok.then(|| raw.to_string()).ok_or(Rejected::InvalidUid)
+}
+
+/// The types a user may register as: anonymous is what the unregistered are, never a choice.
+pub fn parse_registrable_type(raw: &str) -> Result<UserType, Rejected> {
+    match UserType::parse(raw) {
+        Some(t @ (UserType::Client | UserType::Restaurant)) => Ok(t),
+        _ => Err(Rejected::InvalidUserType(raw.to_string())),
+    }
+}
+
+/// `POST /auth/signup` and `/auth/signin` bodies (Firebase's extra keys such as
+/// `returnSecureToken` are ignored).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /auth/refresh` and `/auth/signout` bodies; Firebase's token endpoint spells it
+/// `refresh_token`, so both spellings are read.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefreshRequest {
+    #[serde(rename = "refreshToken", alias = "refresh_token")]
+    pub refresh_token: String,
+}
+
+/// What the auth endpoints answer, in Firebase's shape (`expiresIn` is a string there too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id_token: String,
+    pub refresh_token: String,
+    pub expires_in: String,
+    pub local_id: String,
+    pub email: String,
+}
+
+/// `POST /users`: the gateway fills `localid` and `email` from the verified token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Registration {
+    pub localid: String,
+    /// An external provider's token may carry no e-mail (phone sign-in): null is stored as `""`.
+    pub email: Option<String>,
+    pub user_type: String,
+    pub name: String,
+    pub phone_number: String,
+}
+
+/// `PUT /user/{uid}`: null, absent or `""` keeps the stored value (the original's rule; the
+/// mobile app always sends both keys).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A registered user as stored: `users` plus `users_data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub uid: String,
+    pub email: String,
+    pub user_type: UserType,
+    pub name: String,
+    pub phone_number: String,
+}
+
+impl From<Profile> for chefcito::api::UserData {
+    fn from(p: Profile) -> Self {
+        chefcito::api::UserData {
+            localid: p.uid,
+            email: p.email,
+            name: p.name,
+            phone_number: p.phone_number,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            Email::parse("Ana.Perez@Example.COM").unwrap().as_str(),
+            "ana.perez@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "ana@example",
+            "ana@@example.com",
+            "a@b@example.com",
+            "ana @example.com",
+            " ana@example.com",
+            "ana@example..com",
+            "ana@.example.com",
+            "ana@example.com.",
+        ] {
+            assert_eq!(Email::parse(bad), Err(Rejected::InvalidEmail), "{bad:?}");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&long), Err(Rejected::InvalidEmail));
+    }
+
+    #[test]
+    fn password_lengths_count_characters() {
+        assert_eq!(Password::parse("").unwrap_err(), Rejected::MissingPassword);
+        assert_eq!(
+            Password::parse("1234567").unwrap_err(),
+            Rejected::WeakPassword
+        );
+        assert!(Password::parse("ñandúñan").is_ok());
+        assert!(Password::parse(&"x".repeat(MAX_PASSWORD_CHARS)).is_ok());
+        assert_eq!(
+            Password::parse(&"x".repeat(MAX_PASSWORD_CHARS + 1)).unwrap_err(),
+            Rejected::LongPassword
+        );
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-pass").unwrap()),
+            "Password(***)"
+        );
+    }
+
+    #[test]
+    fn uids_look_like_firebase_ones() {
+        let a = new_uid();
+        assert_eq!(a.len(), UID_LEN);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, new_uid());
+        assert!(parse_uid("uC4M1ItQEgYLoeb1taxY3co6XED2").is_ok());
+        for bad in ["", "a/b", "a b", &"x".repeat(MAX_UID_LEN + 1)] {
+            assert_eq!(parse_uid(bad), Err(Rejected::InvalidUid), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_client_and_restaurant_can_be_chosen() {
+        assert_eq!(parse_registrable_type("client"), Ok(UserType::Client));
+        assert_eq!(
+            parse_registrable_type("restaurant"),
+            Ok(UserType::Restaurant)
+        );
+        for bad in ["anonymous", "admin", "", "Client"] {
+            assert_eq!(
+                parse_registrable_type(bad),
+                Err(Rejected::InvalidUserType(bad.into()))
+            );
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The service's operations and rules: accounts and sessions, profiles, permissions. No HTTP,
+//! no SQL: validation happens here (through [`crate::model`]), storage in [`crate::store`].
+
+use std::sync::Arc;
+
+use chefcito::api::{UserData, UserKind};
+use chefcito::db::{Db, DbError};
+use chefcito::permissions::{Permissions, UserType, VersionedPermissions};
+
+use crate::model::{
+    self, Credentials, Email, Password, Profile, ProfileUpdate, Registration, Rejected, Session,
+};
+use crate::passwords;
+use crate::store::{self, Applied, NewSession, Rotation};
+use crate::tokens::{self, IdClaims, Keys};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+    #[error("EMAIL_EXISTS : The email address is already in use by another account")]
+    EmailExists,
+    /// One text for a wrong e-mail and a wrong password: no account enumeration.
+    #[error("INVALID_LOGIN_CREDENTIALS : Wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("INVALID_REFRESH_TOKEN : Sign in again")]
+    InvalidRefreshToken,
+    #[error(
+        "TOKEN_REUSED : This refresh token was already used; the session is revoked, sign in again"
+    )]
+    RefreshTokenReused,
+    #[error("User not found")]
+    UserNotFound,
+    #[error(transparent)]
+    Store(#[from] DbError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Unix time in seconds; a trait so that tests can move time forward.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// Token lifetimes and the claims every ID token carries.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub id_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+}
+
+/// The users service: its store, its key and its settings.
+pub struct Users {
+    db: Db,
+    keys: Keys,
+    settings: TokenSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Users {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Users")
+            .field("db", &self.db)
+            .field("keys", &self.keys)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Users {
+    pub fn new(db: Db, keys: Keys, settings: TokenSettings, clock: Arc<dyn Clock>) -> Users {
+        Users {
+            db,
+            keys,
+            settings,
+            clock,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    // --- accounts and sessions ---------------------------------------------------------------
+
+    pub async fn sign_up(&self, credentials: &Credentials) -> Result<Session> {
+        let email = Email::parse(&credentials.email)?;
+        let password = Password::parse(&credentials.password)?;
+        let password_hash = passwords::hash(&password).await?;
+        let uid = model::new_uid();
+        let (refresh_token, session) = self.new_session();
+        let account = store::Account {
+            uid: uid.clone(),
+            email: email.as_str().to_string(),
+            password_hash,
+        };
+        if !store::create_account(&self.db, account, session).await? {
+            return Err(Error::EmailExists);
+        }
+        tracing::info!(uid = %uid, "account created");
+        self.session(uid, email.as_str().to_string(), refresh_token)
+    }
+
+    pub async fn sign_in(&self, credentials: &Credentials) -> Result<Session> {
+        let email = Email::parse(&credentials.email)?;
+        if credentials.password.is_empty() {
+            return Err(Rejected::MissingPassword.into());
+        }
+        // Longer than any password we accept: cannot match, not worth hashing.
+        if credentials.password.chars().count() > model::MAX_PASSWORD_CHARS {
+            return Err(Error::InvalidCredentials);
+        }
+        let account = store::account_by_email(&self.db, email.as_str()).await?;
+        // Verified even when the account does not exist (against a decoy), so that both
+        // failures take the same time.
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        let matches = passwords::verify(&credentials.password, stored).await?;
+        let Some(account) = account.filter(|_| matches) else {
+            return Err(Error::InvalidCredentials);
+        };
+        let (refresh_token, session) = self.new_session();
+        store::add_session(&self.db, &account.uid, session).await?;
+        self.session(account.uid, account.email, refresh_token)
+    }
+
+    /// Exchanges a refresh token for a new ID token and a new refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let next = tokens::new_refresh_token();
+        let now = self.clock.now();
+        let rotation = store::rotate(
+            &self.db,
+            tokens::refresh_token_hash(refresh_token),
+            tokens::refresh_token_hash(&next),
+            now + self.settings.refresh_ttl_secs,
+            now,
+        )
+        .await?;
+        match rotation {
+            Rotation::Rotated { uid, email } => self.session(uid, email, next),
+            Rotation::Reused => {
+                tracing::warn!("a used refresh token was presented again: session revoked");
+                Err(Error::RefreshTokenReused)
+            }
+            Rotation::Unknown | Rotation::Expired | Rotation::Revoked => {
+                Err(Error::InvalidRefreshToken)
+            }
+        }
+    }
+
+    /// Ends the session the token belongs to; unknown tokens are fine (signing out twice is
+    /// not an error).
+    pub async fn sign_out(&self, refresh_token: &str) -> Result<()> {
+        let hash = tokens::refresh_token_hash(refresh_token);
+        store::revoke_session(&self.db, hash, self.clock.now()).await?;
+        Ok(())
+    }
+
+    fn new_session(&self) -> (String, NewSession) {
+        let token = tokens::new_refresh_token();
+        let now = self.clock.now();
+        let session = NewSession {
+            family: uuid::Uuid::new_v4().to_string(),
+            token_hash: tokens::refresh_token_hash(&token),
+            expires_at: now + self.settings.refresh_ttl_secs,
+            now,
+        };
+        (token, session)
+    }
+
+    fn session(&self, uid: String, email: String, refresh_token: String) -> Result<Session> {
+        let now = self.clock.now();
+        let id_token = self.keys.sign(&IdClaims {
+            sub: uid.clone(),
+            email: email.clone(),
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            iat: now,
+            exp: now + self.settings.id_ttl_secs,
+        })?;
+        Ok(Session {
+            id_token,
+            refresh_token,
+            expires_in: self.settings.id_ttl_secs.to_string(),
+            local_id: uid,
+            email,
+        })
+    }
+
+    // --- profiles ----------------------------------------------------------------------------
+
+    /// Registers a profile. An uid registered already answers the stored profile unchanged:
+    /// the real apps re-register on every Google sign-in and must get a 2xx (hazard H1).
+    pub async fn register(&self, registration: Registration) -> Result<UserData> {
+        let profile = Profile {
+            uid: model::parse_uid(&registration.localid)?,
+            user_type: model::parse_registrable_type(&registration.user_type)?,
+            email: registration.email.unwrap_or_default(),
+            name: registration.name,
+            phone_number: registration.phone_number,
+        };
+        // The original also told the communications service the phone number here. That
+        // service does not exist yet; see the crate docs for how it will be fed.
+        let (stored, created) = store::register(&self.db, profile).await?;
+        if created {
+            tracing::info!(uid = %stored.uid, user_type = %stored.user_type, "user registered");
+        }
+        Ok(stored.into())
+    }
+
+    pub async fn user(&self, uid: &str) -> Result<UserData> {
+        store::profile(&self.db, uid)
+            .await?
+            .map(UserData::from)
+            .ok_or(Error::UserNotFound)
+    }
+
+    /// Updates name and phone; a null or empty value keeps what is stored.
+    pub async fn update(&self, uid: &str, update: ProfileUpdate) -> Result<UserData> {
+        let keep_if_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        store::update_profile(
+            &self.db,
+            uid,
+            keep_if_empty(update.name),
+            keep_if_empty(update.phone),
+        )
+        .await?
+        .map(UserData::from)
+        .ok_or(Error::UserNotFound)
+    }
+
+    /// The registered type, `anonymous` for a uid that never registered.
+    pub async fn kind(&self, uid: &str) -> Result<UserKind> {
+        let user_type = store::user_type(&self.db, uid)
+            .await?
+            .unwrap_or(UserType::Anonymous);
+        Ok(UserKind {
+            localid: uid.to_string(),
+            user_type,
+        })
+    }
+
+    // --- permissions -------------------------------------------------------------------------
+
+    pub async fn permissions(&self) -> Result<VersionedPermissions> {
+        Ok(store::permissions(&self.db).await?)
+    }
+
+    pub async fn replace_permissions(&self, permissions: &Permissions) -> Result<Applied> {
+        check_endpoints(permissions)?;
+        let applied = store::replace_permissions(&self.db, permissions).await?;
+        tracing::info!(
+            version = applied.version,
+            added = applied.diff.added.len(),
+            removed = applied.diff.removed.len(),
+            "permissions replaced"
+        );
+        Ok(applied)
+    }
+
+    /// Loads `defaults` if the table has never been loaded; `None` when it had been.
+    pub async fn seed_permissions(&self, defaults: &Permissions) -> Result<Option<Applied>> {
+        if store::permissions_version(&self.db).await? != 0 {
+            return Ok(None);
+        }
+        self.replace_permissions(defaults).await.map(Some)
+    }
+}
+
+/// The YAML loader checks names the same way; a JSON body has to pass the same bar.
+fn check_endpoints(permissions: &Permissions) -> Result<(), Rejected> {
+    let problems: Vec<String> = permissions
+        .endpoints
+        .keys()
+        .filter(|name| !name.starts_with('/') || name.contains(['?', '#', ' ']))
+        .map(|name| format!("`{name}` must be a path starting with `/`, without query or spaces"))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejected::InvalidPermissions(problems))
+    }
+}

@@ -1,0 +1,179 @@
+//! Helpers shared by the tests.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chefcito::INTERNAL_TOKEN_HEADER;
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt;
+use users::service::Clock;
+
+/// The internal token every test service requires.
+pub const TOKEN: &str = "t";
+
+pub fn config(dir: &Path) -> users::Config {
+    users::Config::parse_from([
+        "users",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--internal-token",
+        TOKEN,
+    ])
+}
+
+/// A service on a fresh data directory (kept alive as long as the value).
+pub struct Service {
+    pub dir: TempDir,
+    pub app: Router,
+}
+
+pub async fn service() -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    let app = users::build(&config(dir.path())).await.unwrap();
+    Service { dir, app }
+}
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new() -> Arc<ManualClock> {
+        Arc::new(ManualClock(AtomicI64::new(1_750_000_000)))
+    }
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A response, its JSON body read (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Answer {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let raw = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+        raw,
+    }
+}
+
+/// A request carrying the internal token.
+pub fn request(method: Method, path: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(INTERNAL_TOKEN_HEADER, TOKEN)
+        .header("content-type", "application/json")
+}
+
+pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Answer {
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    send(app, request(method, path).body(body).unwrap()).await
+}
+
+/// Sends raw body text (for malformed JSON).
+pub async fn call_text(app: &Router, method: Method, path: &str, body: impl Into<Body>) -> Answer {
+    send(app, request(method, path).body(body.into()).unwrap()).await
+}
+
+pub async fn get(app: &Router, path: &str) -> Answer {
+    call(app, Method::GET, path, None).await
+}
+
+pub async fn post(app: &Router, path: &str, body: Value) -> Answer {
+    call(app, Method::POST, path, Some(body)).await
+}
+
+pub async fn put(app: &Router, path: &str, body: Value) -> Answer {
+    call(app, Method::PUT, path, Some(body)).await
+}
+
+pub async fn sign_up(app: &Router, email: &str, password: &str) -> Answer {
+    post(
+        app,
+        "/auth/signup",
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+pub async fn sign_in(app: &Router, email: &str, password: &str) -> Answer {
+    post(
+        app,
+        "/auth/signin",
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+pub async fn refresh(app: &Router, token: &str) -> Answer {
+    post(app, "/auth/refresh", json!({"refreshToken": token})).await
+}
+
+pub async fn register(app: &Router, uid: &str, user_type: &str, name: &str, phone: &str) -> Answer {
+    post(
+        app,
+        "/users",
+        json!({"localid": uid, "email": format!("{uid}@example.com"), "user_type": user_type,
+               "name": name, "phone_number": phone}),
+    )
+    .await
+}
+
+pub async fn user_type(app: &Router, uid: &str) -> String {
+    let answer = get(app, &format!("/user/{uid}/type")).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["localid"], uid);
+    answer.body["user_type"].as_str().unwrap().to_string()
+}
+
+/// Serves `app` on a free loopback port.
+pub async fn listen(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Rows of a table in the service's database, read straight from the file.
+pub fn count(dir: &Path, sql: &str, uid: &str) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join(users::DB_FILE)).unwrap();
+    conn.query_row(sql, [uid], |r| r.get(0)).unwrap()
+}
+
+/// The shipped permissions file at the workspace root.
+pub fn shipped_config() -> chefcito::permissions::Permissions {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db_config.yaml");
+    chefcito::permissions::Permissions::from_file(&path).unwrap()
+}

@@ -1,0 +1,159 @@
+//! The permission table: seeding, replacing, versions and conditional reads.
+
+use axum::body::Body;
+use axum::http::Method;
+use chefcito::permissions::{Permissions, UserType, VersionedPermissions};
+use serde_json::json;
+
+use crate::common::*;
+
+fn one(endpoint: &str, types: &[UserType]) -> Permissions {
+    Permissions {
+        endpoints: [(endpoint.to_string(), types.iter().copied().collect())].into(),
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_service_is_seeded_with_the_built_in_config_once() {
+    let s = service().await;
+    let listed = get(&s.app, "/permissions").await;
+    assert_eq!(listed.status, 200);
+    let current: VersionedPermissions = serde_json::from_value(listed.body).unwrap();
+    assert_eq!(current.version, 1);
+    assert_eq!(current.permissions, shipped_config());
+
+    let replaced = put(
+        &s.app,
+        "/permissions",
+        json!({"endpoints": {"/venue": ["restaurant"]}}),
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{replaced:?}");
+    assert_eq!(replaced.body["version"], 2);
+
+    // A restart keeps the operator's table.
+    let again = users::build(&config(s.dir.path())).await.unwrap();
+    let listed = get(&again, "/permissions").await;
+    assert_eq!(listed.body["version"], 2);
+    assert_eq!(
+        listed.body["permissions"],
+        json!({"endpoints": {"/venue": ["restaurant"]}})
+    );
+}
+
+#[tokio::test]
+async fn put_replaces_the_table_and_reports_the_diff() {
+    let s = service().await;
+    let body = json!({"endpoints": {"/docs": ["anonymous", "client", "restaurant"], "/venue": ["restaurant"]}});
+    let first = put(&s.app, "/permissions", body.clone()).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["version"], 2);
+    assert_eq!(first.body["diff"]["added"], json!(["/venue restaurant"]));
+    assert!(
+        first.body["diff"]["removed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/users client"))
+    );
+
+    // The same content again: nothing changes, not even the version.
+    let same = put(&s.app, "/permissions", body).await;
+    assert_eq!(
+        same.body,
+        json!({"version": 2, "diff": {"added": [], "removed": []}})
+    );
+
+    // A bad name is refused and changes nothing.
+    let bad = put(
+        &s.app,
+        "/permissions",
+        json!({"endpoints": {"venue?x": ["client"]}}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(
+        bad.body["description"]
+            .as_str()
+            .unwrap()
+            .contains("venue?x")
+    );
+    assert_eq!(get(&s.app, "/permissions").await.body["version"], 2);
+}
+
+#[tokio::test]
+async fn etag_and_if_none_match_give_304() {
+    let s = service().await;
+    let first = get(&s.app, "/permissions").await;
+    assert_eq!(first.headers["etag"], "\"1\"");
+
+    let conditional = |tag: &'static str| {
+        request(Method::GET, "/permissions")
+            .header("if-none-match", tag)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let unchanged = send(&s.app, conditional("\"1\"")).await;
+    assert_eq!(unchanged.status, 304);
+    assert!(unchanged.raw.is_empty());
+    assert_eq!(unchanged.headers["etag"], "\"1\"");
+
+    put(
+        &s.app,
+        "/permissions",
+        json!({"endpoints": {"/x": ["client"]}}),
+    )
+    .await;
+    let changed = send(&s.app, conditional("\"1\"")).await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.headers["etag"], "\"2\"");
+    assert_eq!(changed.body["version"], 2);
+}
+
+/// `load-db`'s path: the store functions on a file. Readers racing a series of replaces never
+/// see a table that does not belong to the version read with it.
+#[tokio::test]
+async fn replace_permissions_is_versioned_and_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = users::store::open(&dir.path().join("users.db")).unwrap();
+    assert_eq!(users::store::permissions_version(&db).await.unwrap(), 0);
+
+    let a = one("/a", &[UserType::Client, UserType::Restaurant]);
+    let b = Permissions {
+        endpoints: [
+            ("/b".to_string(), [UserType::Anonymous].into()),
+            ("/c".to_string(), [UserType::Client].into()),
+        ]
+        .into(),
+    };
+    let applied = users::store::replace_permissions(&db, &a).await.unwrap();
+    assert_eq!(applied.version, 1);
+    assert_eq!(
+        users::store::replace_permissions(&db, &a)
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+
+    let reader = {
+        let db = db.clone();
+        let (a, b) = (a.clone(), b.clone());
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let seen = users::store::permissions(&db).await.unwrap();
+                // Odd versions hold `a`, even ones `b`.
+                let expected = if seen.version % 2 == 1 { &a } else { &b };
+                assert_eq!(&seen.permissions, expected, "version {}", seen.version);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for i in 0..40 {
+        let next = if i % 2 == 0 { &b } else { &a };
+        let applied = users::store::replace_permissions(&db, next).await.unwrap();
+        assert_eq!(applied.version, i + 2);
+    }
+    reader.await.unwrap();
+    let last = users::store::permissions(&db).await.unwrap();
+    assert_eq!((last.version, last.permissions), (41, a));
+}

@@ -1,0 +1,115 @@
+//! Profiles: registration, reads and updates.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn repeated_registration_returns_the_stored_user_unchanged() {
+    let s = service().await;
+    let first = register(&s.app, "u1", "client", "Ana", "1134567890").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.body,
+        json!({"localid": "u1", "email": "u1@example.com", "name": "Ana", "phone_number": "1134567890"})
+    );
+    // A Google sign-in in the portal re-registers the same uid as restaurant with other data.
+    let again = post(
+        &s.app,
+        "/users",
+        json!({"localid": "u1", "email": "other@example.com", "user_type": "restaurant",
+               "name": "Ana Google", "phone_number": ""}),
+    )
+    .await;
+    assert_eq!(again.status, 200, "H1: never 409");
+    assert_eq!(again.body, first.body);
+    assert_eq!(user_type(&s.app, "u1").await, "client");
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_uid_leave_one_row() {
+    let s = service().await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let app = s.app.clone();
+            let kind = if i % 2 == 0 { "client" } else { "restaurant" };
+            tokio::spawn(async move { register(&app, "u1", kind, &format!("name {i}"), "").await })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, 200);
+        bodies.push(answer.body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "all see the winner: {bodies:?}"
+    );
+    assert_eq!(
+        count(
+            s.dir.path(),
+            "SELECT count(*) FROM users WHERE uid = ?1",
+            "u1"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            s.dir.path(),
+            "SELECT count(*) FROM users_data WHERE uid = ?1",
+            "u1"
+        ),
+        1
+    );
+}
+
+#[tokio::test]
+async fn empty_name_and_phone_are_accepted() {
+    let s = service().await;
+    let answer = register(&s.app, "u1", "client", "", "").await;
+    assert_eq!(answer.status, 200, "H13");
+    assert_eq!(
+        (
+            answer.body["name"].as_str(),
+            answer.body["phone_number"].as_str()
+        ),
+        (Some(""), Some(""))
+    );
+    // A token without an e-mail (external provider) registers with an empty one.
+    let no_email = post(
+        &s.app,
+        "/users",
+        json!({"localid": "u2", "email": null, "user_type": "restaurant", "name": "R", "phone_number": ""}),
+    )
+    .await;
+    assert_eq!(no_email.status, 200);
+    assert_eq!(no_email.body["email"], "");
+}
+
+#[tokio::test]
+async fn null_or_empty_fields_keep_their_values() {
+    let s = service().await;
+    register(&s.app, "u1", "client", "Ana", "111").await;
+    let path = "/user/u1";
+    let same = put(&s.app, path, json!({"name": null, "phone": ""})).await;
+    assert_eq!(
+        (
+            same.body["name"].as_str(),
+            same.body["phone_number"].as_str()
+        ),
+        (Some("Ana"), Some("111"))
+    );
+    let phone_only = put(&s.app, path, json!({"name": "", "phone": "222"})).await;
+    assert_eq!(phone_only.status, 200);
+    assert_eq!(
+        (
+            phone_only.body["name"].as_str(),
+            phone_only.body["phone_number"].as_str()
+        ),
+        (Some("Ana"), Some("222"))
+    );
+    let absent = put(&s.app, path, json!({})).await;
+    assert_eq!(absent.body, phone_only.body);
+    assert_eq!(get(&s.app, path).await.body, phone_only.body);
+}
