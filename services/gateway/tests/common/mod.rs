@@ -22,6 +22,20 @@ pub const ISSUER: &str = "https://securetoken.google.com/proj";
 pub const AUDIENCE: &str = "proj";
 pub const INTERNAL_TOKEN: &str = "internal-secret";
 
+/// The shipped permission file with the `allowed` list of `endpoint` replaced.
+pub fn shipped_with(endpoint: &str, allowed: &str) -> String {
+    let text = shipped_config();
+    let entry = format!("  - name: {endpoint}\n    allowed: [anonymous]\n");
+    assert!(
+        text.contains(&entry),
+        "{endpoint} is not open to anonymous in db_config.yaml"
+    );
+    text.replace(
+        &entry,
+        &format!("  - name: {endpoint}\n    allowed: {allowed}\n"),
+    )
+}
+
 /// The shipped permission file.
 pub fn shipped_config() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../db_config.yaml")).unwrap()
@@ -83,6 +97,14 @@ pub fn claims(uid: &str) -> Value {
 /// server running); returns the base URL.
 pub async fn serve(router: Router) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, router)
+}
+
+/// [`serve`] on a given listener.
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -179,15 +201,16 @@ fn record(data: &Shared, headers: &HeaderMap, call: String, body: Option<&Value>
 }
 
 async fn permissions(State(data): State<Shared>, headers: HeaderMap) -> Response {
-    record(&data, &headers, "GET /permissions".into(), None);
-    let d = data.lock().unwrap();
-    let etag = format!("\"{}\"", d.version);
+    let etag = format!("\"{}\"", data.lock().unwrap().version);
     if headers
         .get("if-none-match")
         .is_some_and(|v| v.as_bytes() == etag.as_bytes())
     {
+        record(&data, &headers, "GET /permissions 304".into(), None);
         return (StatusCode::NOT_MODIFIED, [("etag", etag)]).into_response();
     }
+    record(&data, &headers, "GET /permissions".into(), None);
+    let d = data.lock().unwrap();
     (
         [("etag", etag)],
         Json(json!({"version": d.version, "permissions": d.permissions})),
@@ -295,6 +318,12 @@ impl FakeUsers {
     }
 
     pub async fn with_table(yaml: &str) -> FakeUsers {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::on(listener, yaml)
+    }
+
+    /// A fake users service on `listener`.
+    pub fn on(listener: tokio::net::TcpListener, yaml: &str) -> FakeUsers {
         let data = Arc::new(Mutex::new(UsersData {
             version: 1,
             permissions: Permissions::from_yaml(yaml).unwrap(),
@@ -308,7 +337,7 @@ impl FakeUsers {
             .route("/auth/{action}", post(auth_action))
             .route("/.well-known/jwks.json", get(jwks))
             .with_state(data.clone());
-        let (url, stop) = serve(router).await;
+        let (url, stop) = serve_on(listener, router);
         FakeUsers {
             url,
             data,

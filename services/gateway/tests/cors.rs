@@ -1,0 +1,154 @@
+//! CORS (hazard H4): pre-flights succeed everywhere without a token, and every answer, errors
+//! included, carries the headers a browser needs to show it.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+
+const ORIGIN: &str = "https://portal.example.net";
+
+async fn preflight(env: &Env, path: &str, method: &str) -> (u16, HeaderMap) {
+    let response = env
+        .http
+        .request(Method::OPTIONS, env.url(path))
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", method)
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.headers().clone())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+}
+
+fn assert_simple_cors(headers: &HeaderMap) {
+    assert_eq!(header(headers, "access-control-allow-origin"), ORIGIN);
+    assert_eq!(header(headers, "access-control-allow-credentials"), "true");
+    assert!(
+        header(headers, "vary")
+            .to_ascii_lowercase()
+            .contains("origin")
+    );
+}
+
+#[tokio::test]
+async fn preflights_succeed_everywhere_without_a_token() {
+    // `/users` restaurant-only: its pre-flight is not permission-checked.
+    let env = Env::with_table(&shipped_with("/users", "[restaurant]")).await;
+    for (path, method) in [
+        ("/users", "PUT"),
+        ("/users", "POST"),
+        ("/docs", "GET"),
+        ("/nowhere/at/all", "GET"),
+        ("/venue", "POST"),
+        ("/stats/venue/v1", "GET"),
+    ] {
+        let (status, headers) = preflight(&env, path, method).await;
+        assert!((200..300).contains(&status), "{path}: {status}");
+        assert_simple_cors(&headers);
+        let methods = header(&headers, "access-control-allow-methods");
+        for m in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] {
+            assert!(methods.contains(m), "{methods}");
+        }
+        let allowed = header(&headers, "access-control-allow-headers").to_ascii_lowercase();
+        assert!(
+            allowed.contains("authorization") && allowed.contains("content-type"),
+            "{allowed}"
+        );
+        assert_eq!(header(&headers, "access-control-max-age"), "600");
+    }
+    // Nothing was asked of the users service but the table itself.
+    assert!(
+        env.users
+            .calls()
+            .iter()
+            .all(|c| c.starts_with("GET /permissions"))
+    );
+}
+
+#[tokio::test]
+async fn preflights_succeed_before_the_table_is_loaded() {
+    let key = TestKey::new("k1");
+    let jwks = jwks_server(&[&key]).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gw = gateway(&format!("http://{closed}"), &jwks.url, &[]).await;
+    let response = reqwest::Client::new()
+        .request(Method::OPTIONS, format!("{gw}/users"))
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_simple_cors(response.headers());
+}
+
+#[tokio::test]
+async fn error_answers_carry_cors_headers() {
+    let env = Env::with_table(&shipped_with("/users", "[restaurant]")).await;
+    env.users.register("ana", "client");
+    let ana = bearer(&env.key.token("ana"));
+    let cases: [(Method, &str, Option<&str>, Option<&str>, u16); 5] = [
+        (Method::GET, "/users", None, None, 401),
+        (Method::GET, "/users", Some(&ana), None, 403),
+        (Method::GET, "/nowhere", None, None, 404),
+        (Method::DELETE, "/docs", None, None, 405),
+        (Method::POST, "/auth/signin", None, Some("{"), 422),
+    ];
+    for (method, path, authorization, body, status) in cases {
+        let mut request = env
+            .http
+            .request(method, env.url(path))
+            .header("origin", ORIGIN);
+        if let Some(a) = authorization {
+            request = request.header("authorization", a);
+        }
+        if let Some(b) = body {
+            request = request.body(b);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_simple_cors(response.headers());
+    }
+    // And successes too.
+    let response = env
+        .http
+        .get(env.url("/openapi.json"))
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_simple_cors(response.headers());
+}
+
+#[tokio::test]
+async fn downstream_failures_carry_cors_headers() {
+    let env = Env::start().await;
+    env.users.register("ana", "client");
+    env.users.data.lock().unwrap().fail_with = Some(500);
+    let response = env
+        .http
+        .get(env.url("/users"))
+        .header("origin", ORIGIN)
+        .header("authorization", bearer(&env.key.token("ana")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert_simple_cors(response.headers());
+}
