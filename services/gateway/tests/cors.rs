@@ -102,7 +102,9 @@ async fn error_answers_carry_cors_headers() {
     let env = Env::with_table(&shipped_with("/users", "[restaurant]")).await;
     env.users.register("ana", "client");
     let ana = bearer(&env.key.token("ana"));
-    let cases: [(Method, &str, Option<&str>, Option<&str>, u16); 5] = [
+    // (method, path, authorization, body, expected status)
+    type Case<'a> = (Method, &'static str, Option<&'a str>, Option<&'static str>, u16);
+    let cases: [Case; 5] = [
         (Method::GET, "/users", None, None, 401),
         (Method::GET, "/users", Some(&ana), None, 403),
         (Method::GET, "/nowhere", None, None, 404),
