@@ -1,11 +1,14 @@
-//! `cargo xtask`: the Chefcito developer platform.
+//! `cargo xtask`: see the library's docs (`xtask/src/lib.rs`).
 use clap::Parser;
 
-#[derive(Parser)]
-#[command(name = "cargo xtask", about = "The Chefcito developer platform")]
-struct Cli {}
-
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = xtask::Cli::parse();
+    match xtask::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{} {e:#}", xtask::progress::paint(1, "error:"));
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

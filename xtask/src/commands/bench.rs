@@ -1,0 +1,74 @@
+//! `cargo xtask bench-platform`: times the platform itself on an isolated cluster (a
+//! benchmark, not a test): `up` of every service to healthy from nothing, a second `up`
+//! (nothing to do), `build` with nothing changed, `down`. Needs the images built.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::commands::{ProjectArg, build, down, up};
+use crate::engine::Engine;
+use crate::util::table;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// How many rounds to time (the table shows each).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u32,
+}
+
+async fn timed<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<(T, Duration)> {
+    let started = Instant::now();
+    let value = f.await?;
+    Ok((value, started.elapsed()))
+}
+
+pub async fn run(args: &Args) -> Result<()> {
+    let engine = Engine::connect().await?;
+    let project = format!("bench-{}", std::process::id());
+    let down_args = down::Args {
+        project: ProjectArg::new(&project),
+        volumes: true,
+    };
+    let mut rows = Vec::new();
+    for round in 1..=args.rounds.max(1) {
+        let result = round_of(&engine, &project, &down_args).await;
+        // Whatever happened, leave nothing behind.
+        let _ = down::down(&engine, &down_args).await;
+        let times = result?;
+        let target = [5.0, 1.0, 10.0, 3.0];
+        let names = ["up (to healthy)", "up (no-op)", "build (no change)", "down"];
+        for ((name, time), target) in names.iter().zip(times).zip(target) {
+            rows.push(vec![
+                round.to_string(),
+                name.to_string(),
+                format!("{:.2} s", time.as_secs_f64()),
+                format!("< {target} s"),
+                if time.as_secs_f64() < target {
+                    "ok".into()
+                } else {
+                    "SLOW".into()
+                },
+            ]);
+        }
+    }
+    println!(
+        "\n{}",
+        table(&["ROUND", "STEP", "TIME", "TARGET", ""], &rows)
+    );
+    Ok(())
+}
+
+async fn round_of(engine: &Engine, project: &str, down_args: &down::Args) -> Result<[Duration; 4]> {
+    down::down(engine, down_args).await?;
+    let up_args = up::Args::ephemeral(project);
+    let (_, first) = timed(up::up(engine, &up_args)).await?;
+    let (_, again) = timed(up::up(engine, &up_args)).await?;
+    let (_, build) = timed(build::run(&build::Args::default())).await?;
+    let keep = down::Args {
+        project: ProjectArg::new(project),
+        volumes: false,
+    };
+    let (_, down) = timed(down::down(engine, &keep)).await?;
+    Ok([first, again, build, down])
+}

@@ -1,0 +1,146 @@
+//! `cargo xtask test [--e2e]`: the README's test command and what `.ci/run` runs.
+//!
+//! Always: `cargo fmt --all --check`, `cargo clippy --workspace --all-targets --locked -- -D
+//! warnings`, `cargo nextest run --workspace --locked` (unit and system tests; the tests
+//! marked `#[ignore]` need Docker and are skipped there).
+//!
+//! With `--e2e`, or whenever `CI=true` (then it is mandatory): `build` every image, run the
+//! Docker tests of xtask (`xtask/tests/docker.rs`, ignored tests), bring up an isolated
+//! cluster `e2e-<pid>` on ephemeral ports, run the journeys of `services/gateway/tests/e2e.rs`
+//! against it (`CHEFCITO_E2E_URL`), and remove that cluster with its volumes whatever
+//! happened.
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::commands::{ProjectArg, build, down, up};
+use crate::engine::Engine;
+use crate::paths;
+use crate::progress::paint;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Also build the images and run the Docker and end-to-end tests (always on with CI=true).
+    #[arg(long)]
+    pub e2e: bool,
+}
+
+fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    println!("{}", paint(4, &format!("==> {name}")));
+    f().with_context(|| format!("`{name}` failed"))
+}
+
+fn sh() -> Result<Shell> {
+    let sh = Shell::new()?;
+    sh.change_dir(paths::root());
+    Ok(sh)
+}
+
+pub async fn run(args: &Args) -> Result<()> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let cargo = build::cargo();
+    let sh = sh()?;
+    step("cargo fmt --all --check", || {
+        cmd!(sh, "{cargo} fmt --all --check")
+            .run()
+            .context("formatting differs: run `cargo fmt --all`")
+    })?;
+    step(
+        "cargo clippy --workspace --all-targets --locked -- -D warnings",
+        || {
+            Ok(cmd!(
+                sh,
+                "{cargo} clippy --workspace --all-targets --locked -- -D warnings"
+            )
+            .run()?)
+        },
+    )?;
+    step("cargo nextest run --workspace --locked", || {
+        Ok(cmd!(sh, "{cargo} nextest run --workspace --locked").run()?)
+    })?;
+    if args.e2e || ci {
+        e2e(ci).await?;
+    } else {
+        println!(
+            "(the Docker and end-to-end tests did not run: `cargo xtask test --e2e` runs them)"
+        );
+    }
+    println!("{}", paint(2, "all tests passed"));
+    Ok(())
+}
+
+async fn e2e(ci: bool) -> Result<()> {
+    let engine = Engine::connect().await.map_err(|e| {
+        if ci {
+            e.context("CI=true: the end-to-end tests are mandatory and need the Docker Engine")
+        } else {
+            e
+        }
+    })?;
+    println!("{}", paint(4, "==> cargo xtask build"));
+    build::run(&build::Args::default()).await?;
+    let cargo = build::cargo();
+    let sh = sh()?;
+    step(
+        "Docker tests (cargo nextest run -p xtask --test docker --run-ignored only)",
+        || {
+            Ok(cmd!(
+                sh,
+                "{cargo} nextest run --locked -p xtask --test docker --run-ignored only"
+            )
+            .run()?)
+        },
+    )?;
+    let project = format!("e2e-{}", std::process::id());
+    println!(
+        "{}",
+        paint(4, &format!("==> cluster {project} (ephemeral ports)"))
+    );
+    let outcome = journeys(&engine, &project).await;
+    let cleanup = down::down(
+        &engine,
+        &down::Args {
+            project: ProjectArg::new(&project),
+            volumes: true,
+        },
+    )
+    .await;
+    outcome?;
+    cleanup.with_context(|| {
+        format!("removing the e2e cluster: `cargo xtask down --volumes --project {project}`")
+    })?;
+    Ok(())
+}
+
+async fn journeys(engine: &Engine, project: &str) -> Result<()> {
+    let report = up::up(engine, &up::Args::ephemeral(project)).await?;
+    let url = report.gateway_url.context("the gateway is not published")?;
+    println!("gateway: {url}");
+    let cargo = build::cargo();
+    let sh = sh()?;
+    let _url = sh.push_env("CHEFCITO_E2E_URL", &url);
+    step(
+        "journeys (cargo nextest run -p gateway --test e2e --run-ignored only)",
+        || {
+            Ok(cmd!(
+                sh,
+                "{cargo} nextest run --locked -p gateway --test e2e --run-ignored only"
+            )
+            .run()?)
+        },
+    )
+    .map_err(|e| {
+        let hint = format!(
+            "the cluster's logs were: `cargo xtask logs --project {project}` (removed now)"
+        );
+        if std::env::var_os("CHEFCITO_KEEP").is_some() {
+            e
+        } else {
+            e.context(hint)
+        }
+    })?;
+    if report.containers.is_empty() {
+        bail!("no containers were started");
+    }
+    Ok(())
+}

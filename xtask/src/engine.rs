@@ -1,0 +1,160 @@
+//! The Docker Engine: one connection (version negotiated, since the engine here speaks API
+//! 1.41), the names and labels of everything xtask creates, and lookups shared by commands.
+//!
+//! Every object carries `chefcito.project=<project>`; commands only ever list, change or remove
+//! objects with that label, so that nothing else on the engine is touched.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use bollard::Docker;
+use bollard::models::ContainerSummary;
+use bollard::query_parameters::{ListContainersOptions, LogsOptions};
+use futures_util::StreamExt;
+
+/// Label: the project (cluster) an object belongs to.
+pub const PROJECT: &str = "chefcito.project";
+/// Label: the service a container or image is.
+pub const SERVICE: &str = "chefcito.service";
+/// Label: hash of a container's configuration (see `cluster::Spec::hash`).
+pub const CONFIG_HASH: &str = "chefcito.config-hash";
+/// Label: SHA-256 of an image's binary.
+pub const BINARY_SHA: &str = "chefcito.binary-sha256";
+/// Label: SHA-256 of an image's whole build context (binary and CONTAINERFILE).
+pub const CONTEXT_SHA: &str = "chefcito.context-sha256";
+
+/// The default project: `cargo xtask up` without `--project`.
+pub const DEFAULT_PROJECT: &str = "chefcito";
+
+pub fn image_repo(service: &str) -> String {
+    format!("chefcito-{service}")
+}
+pub fn image_latest(service: &str) -> String {
+    format!("chefcito-{service}:latest")
+}
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}")
+}
+pub fn volume_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}-data")
+}
+pub fn network_name(project: &str) -> String {
+    project.to_string()
+}
+
+/// Accepts names that are valid for containers, networks and volumes alike.
+pub fn check_project(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "invalid project name `{name}`: use 1 to 40 lower-case letters, digits, `-` or `_`, starting with a letter or digit"
+        ))
+    }
+}
+
+/// Where the engine is expected, for messages.
+pub fn address() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+/// A connected engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    pub api_version: String,
+}
+
+impl Engine {
+    /// Connects and negotiates the API version; a clear error when no engine answers.
+    pub async fn connect() -> Result<Engine> {
+        let not_reachable = |e: &dyn std::fmt::Display| {
+            anyhow!(
+                "Docker Engine not reachable at {} ({e}): start Docker, or use `cargo xtask run --native` to run the services as local processes",
+                address()
+            )
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| not_reachable(&e))?;
+        let docker = tokio::time::timeout(Duration::from_secs(5), docker.negotiate_version())
+            .await
+            .map_err(|_| not_reachable(&"no answer within 5 s"))?
+            .map_err(|e| not_reachable(&e))?;
+        let api_version = docker.client_version().to_string();
+        Ok(Engine {
+            docker,
+            api_version,
+        })
+    }
+
+    /// The containers of `project`, running or not.
+    pub async fn project_containers(&self, project: &str) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{PROJECT}={project}")])]);
+        self.docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .context("listing the project's containers")
+    }
+
+    /// The last `lines` lines a container printed (stdout and stderr), for error messages.
+    pub async fn last_logs(&self, container: &str, lines: usize) -> String {
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: lines.to_string(),
+            ..Default::default()
+        };
+        let mut stream = self.docker.logs(container, Some(options));
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        out
+    }
+}
+
+/// The service label of a listed container.
+pub fn service_of(c: &ContainerSummary) -> Option<&str> {
+    c.labels.as_ref()?.get(SERVICE).map(String::as_str)
+}
+
+/// Is this engine error a 404?
+pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names() {
+        for good in ["chefcito", "t-1", "e2e_42"] {
+            check_project(good).unwrap();
+        }
+        for bad in ["", "-x", "UPPER", "a b", "x/y", &"a".repeat(41)] {
+            assert!(check_project(bad).is_err(), "{bad}");
+        }
+        assert_eq!(container_name("p", "users"), "p-users");
+        assert_eq!(volume_name("p", "users"), "p-users-data");
+    }
+}

@@ -1,0 +1,181 @@
+//! One image: CONTAINERFILE checked, binary checked static, context packed in memory, sent to
+//! the engine's classic builder, tagged. Skipped when the image tagged `latest` was built
+//! from the very same context (its `chefcito.context-sha256` label).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use bollard::query_parameters::{BuildImageOptions, RemoveImageOptions, TagImageOptions};
+use futures_util::StreamExt;
+use indicatif::ProgressBar;
+
+use crate::engine::{self, Engine};
+use crate::services::Service;
+
+/// Images larger than this are reported as a failure (one static binary should never be).
+pub const MAX_SIZE: u64 = 15 * 1024 * 1024;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub service: &'static Service,
+    /// Repository, e.g. `chefcito-users`; tagged `:latest` and `:<version>`.
+    pub repo: String,
+    pub version: String,
+    pub binary: PathBuf,
+    /// Rebuild even when the context did not change.
+    pub force: bool,
+}
+
+/// What was done.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub id: String,
+    pub size: u64,
+    pub rebuilt: bool,
+    pub tags: Vec<String>,
+    pub binary_sha256: String,
+    pub elapsed: Duration,
+}
+
+/// Builds (or keeps) the image of `request`, reporting on `bar`.
+pub async fn build(engine: &Engine, request: &Request, bar: &ProgressBar) -> Result<Image> {
+    let started = Instant::now();
+    let name = request.service.name;
+    let cf_path = crate::paths::containerfile(name);
+    let containerfile = std::fs::read_to_string(&cf_path)
+        .with_context(|| format!("cannot read {}: every service needs one", cf_path.display()))?;
+    crate::containerfile::validate(request.service, &containerfile)?;
+    bar.set_message("checking the binary");
+    let binary = std::fs::read(&request.binary).with_context(|| {
+        format!(
+            "cannot read {}: run `cargo xtask build {name}`",
+            request.binary.display()
+        )
+    })?;
+    crate::elf::check_static(&request.binary)?;
+    let context = crate::context::pack(name, &containerfile, &binary)?;
+    let binary_sha256 = crate::util::sha256_hex(&binary);
+    let latest = format!("{}:latest", request.repo);
+    let previous = match engine.docker.inspect_image(&latest).await {
+        Ok(image) => Some(image),
+        Err(e) if engine::is_not_found(&e) => None,
+        Err(e) => return Err(e).context("inspecting the current image"),
+    };
+    let unchanged = previous.as_ref().is_some_and(|p| {
+        p.config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(engine::CONTEXT_SHA))
+            == Some(&context.sha256)
+    });
+    let rebuilt = request.force || !unchanged;
+    if rebuilt {
+        bar.set_message("building");
+        send(engine, request, &latest, context, &binary_sha256, bar).await?;
+    }
+    let (repo, tag) = (request.repo.clone(), request.version.clone());
+    engine
+        .docker
+        .tag_image(
+            &latest,
+            Some(TagImageOptions {
+                repo: Some(repo),
+                tag: Some(tag),
+            }),
+        )
+        .await
+        .context("tagging the image")?;
+    let image = engine
+        .docker
+        .inspect_image(&latest)
+        .await
+        .context("inspecting the new image")?;
+    let id = image.id.unwrap_or_default();
+    if let Some(old) = previous.and_then(|p| p.id).filter(|old| *old != id) {
+        forget_if_untagged(engine, &old).await;
+    }
+    Ok(Image {
+        id,
+        size: image.size.unwrap_or_default().max(0) as u64,
+        rebuilt,
+        tags: image.repo_tags.unwrap_or_default(),
+        binary_sha256,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Runs the engine build. Its errors arrive inside the 200 stream (`error`, `errorDetail`):
+/// they fail the build with the builder's last lines for context.
+async fn send(
+    engine: &Engine,
+    request: &Request,
+    tag: &str,
+    context: crate::context::Context,
+    binary_sha256: &str,
+    bar: &ProgressBar,
+) -> Result<()> {
+    let labels = HashMap::from([
+        (
+            engine::SERVICE.to_string(),
+            request.service.name.to_string(),
+        ),
+        (engine::BINARY_SHA.to_string(), binary_sha256.to_string()),
+        (engine::CONTEXT_SHA.to_string(), context.sha256.clone()),
+    ]);
+    let options = BuildImageOptions {
+        dockerfile: crate::context::CONTAINERFILE.to_string(),
+        t: Some(tag.to_string()),
+        rm: true,
+        forcerm: true,
+        labels: Some(labels),
+        ..Default::default()
+    };
+    let body = bollard::body_full(context.tar.into());
+    let mut stream = engine.docker.build_image(options, None, Some(body));
+    let mut lines: Vec<String> = Vec::new();
+    while let Some(item) = stream.next().await {
+        let info = item.with_context(|| format!("the engine refused to build {tag}"))?;
+        if let Some(text) = info
+            .stream
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            bar.set_message(text.lines().last().unwrap_or_default().to_string());
+            lines.extend(text.lines().map(String::from));
+        }
+        let detail = info.error_detail.and_then(|d| d.message);
+        if let Some(error) = info.error.or(detail) {
+            let tail = lines
+                .iter()
+                .rev()
+                .take(8)
+                .rev()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n    ");
+            bail!(
+                "the engine failed to build {tag}: {error}\n  builder output:\n    {tail}\n  fix {} and run `cargo xtask build {}` again",
+                crate::paths::containerfile(request.service.name).display(),
+                request.service.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A replaced image that no tag names any more is only clutter: remove it, unless a
+/// container still uses it (the engine refuses, which is fine).
+async fn forget_if_untagged(engine: &Engine, id: &str) {
+    if let Ok(old) = engine.docker.inspect_image(id).await
+        && old.repo_tags.unwrap_or_default().is_empty()
+    {
+        let _ = engine
+            .docker
+            .remove_image(id, None::<RemoveImageOptions>, None)
+            .await;
+    }
+}

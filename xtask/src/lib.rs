@@ -1,0 +1,91 @@
+//! # xtask — the Chefcito developer platform
+//!
+//! `cargo xtask <command>` (the alias is in `.cargo/config.toml`) replaces the original
+//! `chefcito` CLI and drives the local Docker Engine through its API (bollard; never the
+//! `docker` CLI):
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `build [SERVICE…]` | static release binaries, then one FROM-scratch image per service |
+//! | `up [SERVICE…]` | the cluster: network, volumes, containers in dependency order, gated on health |
+//! | `down [--volumes]` | removes containers and network; keeps the data unless asked |
+//! | `run [--native]` | `build` then `up`; local processes when there is no engine |
+//! | `status` / `logs [-f]` | the cluster at a glance / merged, prefixed, coloured output |
+//! | `install [--check]` | checks toolchain and engine, fetches crates |
+//! | `load-db --from-file F` | validates a permissions file and loads it into users |
+//! | `test [--e2e]` | fmt, clippy, every test; with `--e2e` (or `CI=true`) the Docker and journey tests |
+//! | `bench-platform` | times up, no-op up, no-op build and down |
+//!
+//! The table of services is [`services::SERVICES`]; everything else reads it. Objects on the
+//! engine are labelled `chefcito.project=<project>` and nothing without that label is ever
+//! touched. Cluster secrets: see [`secrets`].
+
+pub mod cluster;
+pub mod commands;
+pub mod containerfile;
+pub mod context;
+pub mod elf;
+pub mod engine;
+pub mod image;
+pub mod native;
+pub mod paths;
+pub mod progress;
+pub mod secrets;
+pub mod services;
+pub mod util;
+
+use clap::{Parser, Subcommand};
+
+use commands::*;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "The Chefcito developer platform: build images, run the cluster, load permissions, test",
+    long_about = "The Chefcito developer platform.\n\nFirst time: `cargo xtask install`, then `cargo xtask run` (builds the images and starts the cluster on http://127.0.0.1:8000). Tests: `cargo xtask test` (add --e2e for the Docker and journey tests)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile static release binaries and build one FROM-scratch image per service.
+    Build(build::Args),
+    /// Start the cluster (or bring it up to date): network, volumes, containers gated on health.
+    Up(up::Args),
+    /// Stop and remove the cluster's containers and network (volumes kept unless --volumes).
+    Down(down::Args),
+    /// Build, then up: the main command. Without a Docker Engine, runs local processes instead.
+    Run(run::Args),
+    /// Show each service's state, health, published URL and image.
+    Status(status::Args),
+    /// Show the services' logs, merged and prefixed.
+    Logs(logs::Args),
+    /// Prepare this machine: check toolchain, components and engine, fetch crates.
+    Install(install::Args),
+    /// Validate a permissions file (db_config.yaml) and load it into the users service.
+    LoadDb(load_db::Args),
+    /// Run the checks and tests (what CI runs); --e2e adds the Docker and journey tests.
+    Test(test::Args),
+    /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster.
+    BenchPlatform(bench::Args),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build(a) => build::run(&a).await.map(drop),
+        Command::Up(a) => up::run(&a).await.map(drop),
+        Command::Down(a) => down::run(&a).await.map(drop),
+        Command::Run(a) => run::run(&a).await,
+        Command::Status(a) => status::run(&a).await,
+        Command::Logs(a) => logs::run(&a).await,
+        Command::Install(a) => install::run(&a).await,
+        Command::LoadDb(a) => load_db::run(&a).await.map(drop),
+        Command::Test(a) => test::run(&a).await,
+        Command::BenchPlatform(a) => bench::run(&a).await,
+    }
+}
