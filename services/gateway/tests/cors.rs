@@ -103,7 +103,13 @@ async fn error_answers_carry_cors_headers() {
     env.users.register("ana", "client");
     let ana = bearer(&env.key.token("ana"));
     // (method, path, authorization, body, expected status)
-    type Case<'a> = (Method, &'static str, Option<&'a str>, Option<&'static str>, u16);
+    type Case<'a> = (
+        Method,
+        &'static str,
+        Option<&'a str>,
+        Option<&'static str>,
+        u16,
+    );
     let cases: [Case; 5] = [
         (Method::GET, "/users", None, None, 401),
         (Method::GET, "/users", Some(&ana), None, 403),

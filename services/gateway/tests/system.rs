@@ -1,0 +1,308 @@
+//! System tests: the real users service and the real gateway on loopback listeners, talking
+//! HTTP to each other with the internal token, driven the way the client apps drive them.
+
+use std::time::{Duration, Instant};
+
+use chefcito::permissions::Permissions;
+use clap::Parser;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const INTERNAL_TOKEN: &str = "t";
+
+struct Cluster {
+    users: String,
+    gateway: String,
+    http: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let data = tempfile::tempdir().unwrap();
+        let users_config = users::Config::parse_from([
+            "users",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--internal-token",
+            INTERNAL_TOKEN,
+        ]);
+        let users = serve(users::build(&users_config).await.unwrap()).await;
+        let gateway_config = gateway::Config::parse_from([
+            "gateway",
+            "--users-url",
+            &users,
+            "--internal-token",
+            INTERNAL_TOKEN,
+            "--permissions-refresh-secs",
+            "1",
+        ]);
+        let gateway = serve(gateway::build(&gateway_config).await.unwrap()).await;
+        Cluster {
+            users,
+            gateway,
+            http: reqwest::Client::new(),
+            _data: data,
+        }
+    }
+
+    /// A call to the gateway as a client app makes it.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        id_token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.gateway))
+            .header("accept", "application/json");
+        if let Some(token) = id_token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Replaces the permission table the way `cargo xtask load-db` does.
+    async fn load_permissions(&self, yaml: &str) {
+        let permissions = Permissions::from_yaml(yaml).unwrap();
+        let response = self
+            .http
+            .put(format!("{}/permissions", self.users))
+            .header(chefcito::INTERNAL_TOKEN_HEADER, INTERNAL_TOKEN)
+            .json(&permissions)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    }
+
+    /// Polls `path` as `token` until it answers `status`, for at most 10 s.
+    async fn until_status(&self, path: &str, token: Option<&str>, status: u16) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.call(Method::GET, path, token, None).await.0 == status {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+}
+
+fn shipped_config() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../db_config.yaml")).unwrap()
+}
+
+async fn sign_up(cluster: &Cluster, email: &str) -> Value {
+    let (status, session) = cluster
+        .call(
+            Method::POST,
+            "/auth/signup",
+            None,
+            Some(json!({"email": email, "password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    session
+}
+
+#[tokio::test]
+async fn sign_up_register_read_update_refresh() {
+    let c = Cluster::start().await;
+    let session = sign_up(&c, "pepe@example.com").await;
+    let uid = session["localId"].as_str().unwrap().to_string();
+    assert_eq!(session["email"], "pepe@example.com");
+    assert_eq!(session["expiresIn"], "3600");
+
+    let (status, signed_in) = c
+        .call(
+            Method::POST,
+            "/auth/signin",
+            None,
+            Some(json!({"email": "pepe@example.com", "password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(signed_in["localId"], uid.as_str());
+    let token = signed_in["idToken"].as_str().unwrap().to_string();
+
+    // Not registered yet: signed in, but no profile.
+    let (status, body) = c.call(Method::GET, "/users", Some(&token), None).await;
+    assert_eq!(status, 404, "{body}");
+
+    // E1, as the restaurant portal sends it.
+    let registration =
+        json!({"user_type": "restaurant", "name": "Casa Pepe", "number": "1144445555"});
+    let (status, stored) = c
+        .call(Method::POST, "/users", Some(&token), Some(registration))
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(
+        stored,
+        json!({"localid": uid, "email": "pepe@example.com", "name": "Casa Pepe", "phone_number": "1144445555"})
+    );
+
+    // E2.
+    let (status, profile) = c.call(Method::GET, "/users", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(profile["data"], stored);
+    assert_eq!(
+        profile["points"],
+        json!({"user": uid, "total": 0, "level": "Novato"})
+    );
+
+    // A Google sign-in registers again, as the other kind and with empty fields (H1, H13).
+    let (status, again) = c
+        .call(
+            Method::POST,
+            "/users",
+            Some(&token),
+            Some(json!({"user_type": "client", "name": "", "number": ""})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(again, stored);
+
+    // E3: empty or null keeps.
+    let (status, updated) = c
+        .call(
+            Method::PUT,
+            "/users",
+            Some(&token),
+            Some(json!({"name": "Casa Pepa", "phone": ""})),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["name"], "Casa Pepa");
+    assert_eq!(updated["data"]["phone_number"], "1144445555");
+    assert_eq!(updated["points"]["level"], "Novato");
+
+    // Refresh: a new ID token that works, and the old refresh token is spent.
+    let refresh_token = signed_in["refreshToken"].as_str().unwrap();
+    let (status, renewed) = c
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refreshToken": refresh_token})),
+        )
+        .await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_ne!(renewed["refreshToken"], refresh_token);
+    let (status, profile) = c
+        .call(Method::GET, "/users", renewed["idToken"].as_str(), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(profile["data"]["name"], "Casa Pepa");
+    let (status, body) = c
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refreshToken": refresh_token})),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["endpoint"], "/auth/refresh");
+}
+
+#[tokio::test]
+async fn users_refusals_reach_the_client_with_their_status() {
+    let c = Cluster::start().await;
+    sign_up(&c, "ana@example.com").await;
+    let (status, body) = c
+        .call(
+            Method::POST,
+            "/auth/signup",
+            None,
+            Some(json!({"email": "ana@example.com", "password": "another one"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["endpoint"], "/auth/signup");
+    let (status, _) = c
+        .call(
+            Method::POST,
+            "/auth/signin",
+            None,
+            Some(json!({"email": "ana@example.com", "password": "wrong password"})),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = c
+        .call(Method::GET, "/users", Some("forged.token.here"), None)
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_new_permission_table_is_enforced_by_the_running_gateway() {
+    let c = Cluster::start().await;
+    let session = sign_up(&c, "resto@example.com").await;
+    let token = session["idToken"].as_str().unwrap().to_string();
+    let (status, _) = c
+        .call(
+            Method::POST,
+            "/users",
+            Some(&token),
+            Some(json!({"user_type": "restaurant", "name": "Resto", "number": ""})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        c.call(Method::GET, "/users", Some(&token), None).await.0,
+        200
+    );
+    assert_eq!(c.call(Method::GET, "/docs", None, None).await.0, 200);
+
+    // `/users` for clients only, `/docs` for signed-in users only.
+    let shipped = shipped_config();
+    let restricted = shipped
+        .replace(
+            "  - name: /users\n    allowed: [anonymous]\n",
+            "  - name: /users\n    allowed: [client]\n",
+        )
+        .replace(
+            "  - name: /docs\n    allowed: [anonymous]\n",
+            "  - name: /docs\n    allowed: [client, restaurant]\n",
+        );
+    assert_ne!(restricted, shipped);
+    c.load_permissions(&restricted).await;
+    assert!(
+        c.until_status("/users", Some(&token), 403).await,
+        "the restaurant was not refused /users"
+    );
+    let (status, body) = c.call(Method::GET, "/docs", None, None).await;
+    assert_eq!(
+        (status.as_u16(), body),
+        (
+            401,
+            json!({"description": "Authentication required", "endpoint": "/docs"})
+        )
+    );
+    assert_eq!(
+        c.call(Method::GET, "/docs", Some(&token), None).await.0,
+        200
+    );
+
+    c.load_permissions(&shipped).await;
+    assert!(
+        c.until_status("/users", Some(&token), 200).await,
+        "the restored table was not enforced"
+    );
+    assert_eq!(c.call(Method::GET, "/docs", None, None).await.0, 200);
+}
