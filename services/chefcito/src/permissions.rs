@@ -115,7 +115,7 @@ impl Permissions {
                 continue;
             };
             let at = format!("{at} ({name})");
-            if !name.starts_with('/') || name.contains(['?', '#', ' ']) {
+            if !is_valid_endpoint(&name) {
                 errors.push(format!(
                     "{at}: `name` must be a path starting with `/`, without query or spaces"
                 ));
@@ -189,6 +189,12 @@ impl Permissions {
                 .collect(),
         }
     }
+}
+
+/// Whether `name` can be an entry of the table: a path starting with `/`, without query,
+/// fragment or spaces. The YAML loader and the users service's `PUT /permissions` share it.
+pub fn is_valid_endpoint(name: &str) -> bool {
+    name.starts_with('/') && !name.contains(['?', '#', ' '])
 }
 
 /// Rows added and removed by a replace, as `"<endpoint> <type>"`.
@@ -371,6 +377,15 @@ endpoints:
             all.contains("endpoints[4] (/c): missing `allowed`"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn endpoint_names_are_paths() {
+        assert!(is_valid_endpoint("/venues/param"));
+        assert!(is_valid_endpoint("/"));
+        for bad in ["venues", "", "/a?b=1", "/a#x", "/a b"] {
+            assert!(!is_valid_endpoint(bad), "{bad:?}");
+        }
     }
 
     #[test]

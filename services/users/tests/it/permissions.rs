@@ -20,7 +20,8 @@ async fn a_fresh_service_is_seeded_with_the_built_in_config_once() {
     assert_eq!(listed.status, 200);
     let current: VersionedPermissions = serde_json::from_value(listed.body).unwrap();
     assert_eq!(current.version, 1);
-    assert_eq!(current.permissions, shipped_config());
+    let built_in = Permissions::from_yaml(users::DEFAULT_PERMISSIONS).unwrap();
+    assert_eq!(current.permissions, built_in);
 
     let replaced = put(
         &s.app,
@@ -44,23 +45,21 @@ async fn a_fresh_service_is_seeded_with_the_built_in_config_once() {
 #[tokio::test]
 async fn put_replaces_the_table_and_reports_the_diff() {
     let s = service().await;
-    let body = json!({"endpoints": {"/docs": ["anonymous", "client", "restaurant"], "/venue": ["restaurant"]}});
-    let first = put(&s.app, "/permissions", body.clone()).await;
-    assert_eq!(first.status, 200);
-    assert_eq!(first.body["version"], 2);
-    assert_eq!(first.body["diff"]["added"], json!(["/venue restaurant"]));
-    assert!(
-        first.body["diff"]["removed"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("/users client"))
+    let before = json!({"endpoints": {"/docs": ["anonymous", "client"], "/users": ["client"]}});
+    assert_eq!(put(&s.app, "/permissions", before).await.body["version"], 2);
+    let body = json!({"endpoints": {"/docs": ["anonymous", "client"], "/venue": ["restaurant"]}});
+    let next = put(&s.app, "/permissions", body.clone()).await;
+    assert_eq!(next.status, 200);
+    assert_eq!(
+        next.body,
+        json!({"version": 3, "diff": {"added": ["/venue restaurant"], "removed": ["/users client"]}})
     );
 
     // The same content again: nothing changes, not even the version.
     let same = put(&s.app, "/permissions", body).await;
     assert_eq!(
         same.body,
-        json!({"version": 2, "diff": {"added": [], "removed": []}})
+        json!({"version": 3, "diff": {"added": [], "removed": []}})
     );
 
     // A bad name is refused and changes nothing.
@@ -77,7 +76,7 @@ async fn put_replaces_the_table_and_reports_the_diff() {
             .unwrap()
             .contains("venue?x")
     );
-    assert_eq!(get(&s.app, "/permissions").await.body["version"], 2);
+    assert_eq!(get(&s.app, "/permissions").await.body["version"], 3);
 }
 
 #[tokio::test]
