@@ -224,7 +224,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn flags_are_consistent() {
+        Config::command().debug_assert();
+    }
 
     #[test]
     fn jwks_defaults_to_the_users_service_and_gets_the_internal_token_only_there() {
@@ -249,5 +254,7 @@ mod tests {
             "http://users:8001/user/..%2Fpermissions%3Fx/type"
         );
         assert_eq!(u.at(&["users"]), "http://users:8001/users");
+        let dots = u.at(&["user", "..", "type"]);
+        assert!(dots.starts_with("http://users:8001/user/"), "{dots}");
     }
 }

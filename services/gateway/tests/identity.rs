@@ -221,3 +221,23 @@ async fn the_internal_token_goes_to_our_users_jwks_only() {
             .all(|(_, t)| t.as_deref() == Some(INTERNAL_TOKEN))
     );
 }
+
+#[tokio::test]
+async fn unreachable_keys_are_503_not_401() {
+    let users = FakeUsers::start().await;
+    users.register("ana", "client");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gw = gateway(&users.url, &format!("http://{closed}/jwks.json"), &[]).await;
+    let response = reqwest::Client::new()
+        .get(format!("{gw}/users"))
+        .header("authorization", bearer(&TestKey::new("k1").token("ana")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["endpoint"], "/users");
+}
