@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod binary;
 mod common;
 mod keys;
 mod original;
