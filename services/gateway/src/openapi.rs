@@ -259,6 +259,14 @@ mod tests {
             schema_keys(&d, "Points"),
             keys(serde_json::to_value(PointsView::starting("u")).unwrap())
         );
+        let view = crate::routes::users::ProfileView {
+            data: user.clone(),
+            points: PointsView::starting("u"),
+        };
+        assert_eq!(
+            schema_keys(&d, "Profile"),
+            keys(serde_json::to_value(&view).unwrap())
+        );
         let envelope = chefcito::error::Envelope {
             description: "d".into(),
             endpoint: "/e".into(),

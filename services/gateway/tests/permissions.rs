@@ -210,3 +210,20 @@ async fn type_lookups_and_table_reads_carry_the_internal_token() {
         d.calls
     );
 }
+
+#[tokio::test]
+async fn a_refused_type_lookup_is_the_gateways_problem_not_the_callers() {
+    let env = Env::with_table(&shipped_with("/users", "[client]")).await;
+    env.users.register("ana", "client");
+    env.users.data.lock().unwrap().fail_with = Some(401);
+    let (status, body) = env
+        .get("/users", Some(&bearer(&env.key.token("ana"))))
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["description"], "The users service refused the gateway");
+    env.users.data.lock().unwrap().fail_with = Some(500);
+    let (status, _) = env
+        .get("/users", Some(&bearer(&env.key.token("ana"))))
+        .await;
+    assert_eq!(status, 502);
+}

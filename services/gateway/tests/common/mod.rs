@@ -223,7 +223,9 @@ async fn user_type(
     headers: HeaderMap,
     Path(uid): Path<String>,
 ) -> Response {
-    record(&data, &headers, format!("GET /user/{uid}/type"), None);
+    if let Some(status) = record(&data, &headers, format!("GET /user/{uid}/type"), None) {
+        return envelope(status, "fake failure", "/user");
+    }
     let d = data.lock().unwrap();
     let t = d
         .users
