@@ -130,6 +130,17 @@ pub fn decode<T: DeserializeOwned>(url: &str, raw: Raw) -> Result<T, ApiError> {
             ApiError::bad_gateway(format!("The {target} service gave an invalid answer"))
         });
     }
+    if raw
+        .headers
+        .contains_key(crate::service::INTERNAL_TOKEN_REFUSED_HEADER)
+    {
+        // Callers never reach internal services directly: a refused internal token is a
+        // configuration fault of ours, never the caller's.
+        tracing::error!(%url, "internal call refused: check INTERNAL_TOKEN");
+        return Err(ApiError::bad_gateway(format!(
+            "The {target} service refused our credentials"
+        )));
+    }
     if raw.status.is_client_error() {
         let description = serde_json::from_slice::<Envelope>(&raw.body)
             .map(|e| e.description)
@@ -199,6 +210,25 @@ mod tests {
         assert_eq!(
             (e.status.as_u16(), e.description.as_str()),
             (404, "User not found")
+        );
+        let e = decode::<serde_json::Value>(
+            "http://users/x",
+            raw(401, r#"{"description":"Wrong password"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.description.as_str()),
+            (401, "Wrong password")
+        );
+        let mut refused = raw(401, "{}");
+        refused.headers.insert(
+            crate::service::INTERNAL_TOKEN_REFUSED_HEADER,
+            "1".parse().unwrap(),
+        );
+        let e = decode::<serde_json::Value>("http://users/x", refused).unwrap_err();
+        assert_eq!(
+            e.status, 502,
+            "a refused internal token is our fault, not the caller's"
         );
         let e = decode::<serde_json::Value>("http://users/x", raw(500, "boom")).unwrap_err();
         assert_eq!(e.status, 502);

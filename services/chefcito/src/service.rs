@@ -7,6 +7,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,6 +23,10 @@ use crate::db::Db;
 use crate::error::{Envelope, PendingEnvelope, envelope_response};
 use crate::{ApiError, INTERNAL_TOKEN_HEADER, REQUEST_ID_HEADER};
 
+/// Header marking a 401 given because the internal token was missing or wrong, so that the
+/// caller's client can tell it from a 401 about the end user (see `client::decode`).
+pub const INTERNAL_TOKEN_REFUSED_HEADER: &str = "x-chefcito-internal-token-refused";
+
 /// Largest request body any service accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
@@ -33,8 +39,12 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// An extra readiness condition (beyond the database answering): `Err` says what is missing.
+pub type ReadyCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
 /// How a service is exposed.
-#[derive(Debug, Clone)]
+#[derive(Clone, Default)]
 pub struct Options {
     pub name: &'static str,
     /// The database checked by readiness.
@@ -42,11 +52,24 @@ pub struct Options {
     /// When set, every route but `/health` and `/ready` requires this token (internal
     /// services); `None` for the public gateway.
     pub internal_token: Option<Secret>,
+    /// What else must hold before the service takes traffic (e.g. the gateway's permission
+    /// table has been loaded).
+    pub ready: Option<ReadyCheck>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("name", &self.name)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Adds the standard routes and layers to a service's router.
 pub fn finish(router: Router, options: Options) -> Router {
     let db = options.db.clone();
+    let check = options.ready.clone();
     let name = options.name;
     let mut router = router
         .fallback(|| async { ApiError::not_found("Not found") })
@@ -62,12 +85,19 @@ pub fn finish(router: Router, options: Options) -> Router {
         .route(
             "/ready",
             get(move || {
-                let db = db.clone();
+                let (db, check) = (db.clone(), check.clone());
                 async move {
-                    match db {
-                        Some(db) if !db.ping().await => ApiError::unavailable("Database is not ready").into_response(),
-                        _ => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+                    if let Some(db) = db
+                        && !db.ping().await
+                    {
+                        return ApiError::unavailable("Database is not ready").into_response();
                     }
+                    if let Some(check) = check
+                        && let Err(missing) = check().await
+                    {
+                        return ApiError::unavailable(format!("Not ready: {missing}")).into_response();
+                    }
+                    axum::Json(serde_json::json!({"status": "ready"})).into_response()
                 }
             }),
         )
@@ -87,8 +117,14 @@ async fn require_internal_token(token: Secret, req: Request, next: Next) -> Resp
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.expose().as_bytes())) {
         next.run(req).await
     } else {
-        ApiError::unauthorized("This service is internal: the internal token is missing or wrong")
-            .into_response()
+        let mut response = ApiError::unauthorized(
+            "This service is internal: the internal token is missing or wrong",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(INTERNAL_TOKEN_REFUSED_HEADER, HeaderValue::from_static("1"));
+        response
     }
 }
 
@@ -333,8 +369,8 @@ mod tests {
             router,
             Options {
                 name: "test",
-                db: None,
                 internal_token: token.map(Secret::new),
+                ..Options::default()
             },
         )
     }
@@ -409,8 +445,9 @@ mod tests {
 
     #[tokio::test]
     async fn internal_token_is_required_except_for_health() {
-        let (status, _, _) = call(app(Some("s3cret")), get_req("/ok")).await;
+        let (status, headers, _) = call(app(Some("s3cret")), get_req("/ok")).await;
         assert_eq!(status, 401);
+        assert!(headers.contains_key(INTERNAL_TOKEN_REFUSED_HEADER));
         let req = axum::http::Request::get("/ok")
             .header(INTERNAL_TOKEN_HEADER, "wrong")
             .body(Body::empty())
@@ -426,6 +463,37 @@ mod tests {
         );
         assert_eq!(call(app(Some("s3cret")), get_req("/health")).await.0, 200);
         assert_eq!(call(app(Some("s3cret")), get_req("/ready")).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn readiness_reports_what_is_missing() {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = flag.clone();
+        let check: ReadyCheck = Arc::new(move || {
+            let ready = seen.load(std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                if ready {
+                    Ok(())
+                } else {
+                    Err("table not loaded".to_string())
+                }
+            })
+        });
+        let app = finish(
+            Router::new(),
+            Options {
+                name: "t",
+                ready: Some(check),
+                ..Options::default()
+            },
+        );
+        let (status, _, body) = call(app.clone(), get_req("/ready")).await;
+        assert_eq!(
+            (status.as_u16(), body["description"].as_str()),
+            (503, Some("Not ready: table not loaded"))
+        );
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(call(app, get_req("/ready")).await.0, 200);
     }
 
     #[tokio::test]

@@ -184,6 +184,17 @@ impl State {
 /// standard service routes and layers, CORS outermost.
 pub fn app(state: State) -> Router {
     let (router, document) = routes::router().split_for_parts();
+    let table = state.permissions.clone();
+    let ready: chefcito::service::ReadyCheck = Arc::new(move || {
+        let loaded = table.table().is_some();
+        Box::pin(async move {
+            if loaded {
+                Ok(())
+            } else {
+                Err("the permission table is not loaded yet".into())
+            }
+        })
+    });
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -195,8 +206,8 @@ pub fn app(state: State) -> Router {
         router,
         chefcito::service::Options {
             name: "gateway",
-            db: None,
-            internal_token: None,
+            ready: Some(ready),
+            ..Default::default()
         },
     );
     // Outermost, so that pre-flights never meet the guard and every answer (the envelope's

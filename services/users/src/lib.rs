@@ -157,6 +157,7 @@ pub fn app(state: State) -> Router {
         name: "users",
         db: Some(state.users.db().clone()),
         internal_token: state.internal_token.clone(),
+        ready: None,
     };
     finish(http::routes().with_state(state), options)
 }
