@@ -15,7 +15,7 @@ use crate::engine::{self, Engine};
 use crate::services::Service;
 
 /// Images larger than this are reported as a failure (one static binary should never be).
-pub const MAX_SIZE: u64 = 15 * 1024 * 1024;
+pub const MAX_SIZE: u64 = 15_000_000;
 
 /// What to build.
 #[derive(Debug, Clone)]

@@ -25,6 +25,10 @@ pub fn finish(bar: &ProgressBar, ok: bool, message: String) {
         ProgressStyle::with_template(&format!("{mark} {{prefix:.bold}}  {{wide_msg}}"))
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    if bar.is_hidden() {
+        // Not a terminal (CI, a pipe): indicatif draws nothing, so say it plainly.
+        println!("{mark} {}  {message}", bar.prefix());
+    }
     bar.finish_with_message(message);
 }
 

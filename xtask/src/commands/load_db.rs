@@ -73,16 +73,25 @@ pub async fn load(args: &Args) -> Result<Outcome> {
         )
     })?;
     match &args.db {
-        Some(path) => write_db(path, &permissions),
+        Some(path) => write_db(path, &permissions).await,
         None => put(args, &permissions).await,
     }
 }
 
-fn write_db(path: &std::path::Path, _permissions: &Permissions) -> Result<Outcome> {
-    bail!(
-        "--db {}: the users crate does not offer `store::replace_permissions` yet; load through the running service instead (`cargo xtask up`, then `cargo xtask load-db --from-file …`)",
-        path.display()
-    )
+/// Writes the table straight into a users database file (created, with its schema, if
+/// absent), through the users crate's own store so that the schema is never duplicated here.
+async fn write_db(path: &std::path::Path, permissions: &Permissions) -> Result<Outcome> {
+    let owned = path.to_path_buf();
+    let db = tokio::task::spawn_blocking(move || users::store::open(&owned))
+        .await?
+        .map_err(|e| anyhow!("cannot open the users database {}: {e}", path.display()))?;
+    let applied = users::store::replace_permissions(&db, permissions)
+        .await
+        .map_err(|e| anyhow!("cannot write the permissions into {}: {e}", path.display()))?;
+    Ok(Outcome {
+        version: applied.version,
+        diff: applied.diff,
+    })
 }
 
 /// The users service's base URL on the project network.

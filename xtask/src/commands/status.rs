@@ -18,7 +18,7 @@ pub struct Args {
 pub async fn run(args: &Args) -> Result<()> {
     engine::check_project(&args.project.project)?;
     let engine = Engine::connect().await?;
-    println!("{}", render(&engine, &args.project.project).await?);
+    println!("{}", render(&engine, &args.project.project, &[]).await?);
     Ok(())
 }
 
@@ -65,9 +65,16 @@ pub async fn rows(engine: &Engine, project: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The table, as `status` and `up` print it.
-pub async fn render(engine: &Engine, project: &str) -> Result<String> {
-    let rows = rows(engine, project).await?;
+/// The table, as `status` and `up` print it. `gated` are services whose health check `up`
+/// has just seen pass, while the engine may not have run its first one yet.
+pub async fn render(engine: &Engine, project: &str, gated: &[&str]) -> Result<String> {
+    let mut rows = rows(engine, project).await?;
+    for r in rows
+        .iter_mut()
+        .filter(|r| r.health == "starting" && gated.contains(&r.service.as_str()))
+    {
+        r.health = "healthy".into();
+    }
     let cells: Vec<Vec<String>> = rows
         .into_iter()
         .map(|r| vec![r.service, r.state, r.health, r.url, r.image, r.age])
