@@ -15,9 +15,13 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 /// The wire envelope of every error answer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Error))]
 pub struct Envelope {
     pub description: String,
+    /// The request path.
+    // Always sent; `default` only makes reading a foreign envelope lenient.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub endpoint: String,
     /// Validation details (422 only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

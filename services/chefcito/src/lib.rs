@@ -16,6 +16,10 @@
 //! * [`service`]: the standard layers (health, readiness, request id, tracing, error envelope,
 //!   internal token) and [`service::run`], the `main` of every service binary;
 //! * [`api`]: small wire types shared by a caller and a callee.
+//!
+//! Feature `openapi` (off by default): the client-facing wire types ([`api`], the error
+//! [`error::Envelope`]) derive `utoipa::ToSchema`, so that a service publishing an OpenAPI
+//! document describes these very types instead of copies.
 
 pub mod api;
 pub mod client;

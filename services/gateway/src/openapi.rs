@@ -5,10 +5,9 @@
 use std::fmt::Write;
 
 use chefcito::permissions::{Table, UserType};
-use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 /// The document's fixed part: info, security scheme, the standard service routes.
 #[derive(OpenApi)]
@@ -55,55 +54,6 @@ fn ready() {}
 /// The complete document, as `/openapi.json` serves it.
 pub fn document() -> Document {
     crate::routes::router().into_openapi()
-}
-
-// Schemas of wire types owned by `chefcito` (which does not depend on utoipa). The test
-// below checks that each one has exactly the keys of the type it describes.
-
-/// The error envelope.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Error)]
-pub struct ErrorBody {
-    pub description: String,
-    pub endpoint: String,
-}
-
-/// A user's profile (`chefcito::api::UserData`).
-#[derive(Serialize, ToSchema)]
-#[schema(as = UserData)]
-pub struct UserDataSchema {
-    pub localid: String,
-    pub email: String,
-    pub name: String,
-    pub phone_number: String,
-}
-
-/// A user's points (`chefcito::api::PointsView`); `level` is one of the five levels.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Points)]
-pub struct PointsSchema {
-    pub user: String,
-    pub total: i64,
-    pub level: String,
-}
-
-/// `GET /users` and `PUT /users` answer (`routes::users::ProfileView`).
-#[derive(Serialize, ToSchema)]
-pub struct Profile {
-    pub data: UserDataSchema,
-    pub points: PointsSchema,
-}
-
-/// The identity provider's answer, Firebase-like (passed through from the users service).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    pub id_token: String,
-    pub refresh_token: String,
-    /// Seconds, as a string (`"3600"`).
-    pub expires_in: String,
-    pub local_id: String,
-    pub email: String,
 }
 
 /// The permission table entry that governs an OpenAPI path: `/x/{id}` → `/x/param`.
@@ -228,55 +178,7 @@ pub fn render_html(document: &Document, table: Option<&Table>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chefcito::api::{PointsView, UserData};
     use chefcito::permissions::Permissions;
-    use std::collections::BTreeSet;
-
-    fn keys(value: serde_json::Value) -> BTreeSet<String> {
-        value.as_object().unwrap().keys().cloned().collect()
-    }
-
-    fn schema_keys(document: &Document, name: &str) -> BTreeSet<String> {
-        let schema =
-            serde_json::to_value(&document.components.as_ref().unwrap().schemas[name]).unwrap();
-        keys(schema["properties"].clone())
-    }
-
-    #[test]
-    fn schemas_match_the_wire_types() {
-        let d = document();
-        let user = UserData {
-            localid: "u".into(),
-            email: "e".into(),
-            name: "n".into(),
-            phone_number: "p".into(),
-        };
-        assert_eq!(
-            schema_keys(&d, "UserData"),
-            keys(serde_json::to_value(&user).unwrap())
-        );
-        assert_eq!(
-            schema_keys(&d, "Points"),
-            keys(serde_json::to_value(PointsView::starting("u")).unwrap())
-        );
-        let view = crate::routes::users::ProfileView {
-            data: user.clone(),
-            points: PointsView::starting("u"),
-        };
-        assert_eq!(
-            schema_keys(&d, "Profile"),
-            keys(serde_json::to_value(&view).unwrap())
-        );
-        let envelope = chefcito::error::Envelope {
-            description: "d".into(),
-            endpoint: "/e".into(),
-            detail: None,
-        };
-        assert_eq!(
-            schema_keys(&d, "Error"),
-            keys(serde_json::to_value(&envelope).unwrap())
-        );
-    }
 
     #[test]
     fn templates_map_to_param_entries() {

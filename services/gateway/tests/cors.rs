@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
 use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder};
 
 const ORIGIN: &str = "https://portal.example.net";
 
@@ -40,6 +40,14 @@ fn assert_simple_cors(headers: &HeaderMap) {
             .to_ascii_lowercase()
             .contains("origin")
     );
+}
+
+/// Sends `request` from the portal's origin: the answer is `status` and carries the CORS
+/// headers.
+async fn assert_cors_answer(request: RequestBuilder, status: u16) {
+    let response = request.header("origin", ORIGIN).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), status, "{response:?}");
+    assert_simple_cors(response.headers());
 }
 
 #[tokio::test]
@@ -86,22 +94,17 @@ async fn preflights_succeed_before_the_table_is_loaded() {
         .local_addr()
         .unwrap();
     let gw = gateway(&format!("http://{closed}"), &jwks.url, &[]).await;
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(Method::OPTIONS, format!("{gw}/users"))
-        .header("origin", ORIGIN)
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_simple_cors(response.headers());
+        .header("access-control-request-method", "GET");
+    assert_cors_answer(request, 200).await;
 }
 
 #[tokio::test]
 async fn error_answers_carry_cors_headers() {
     let env = Env::with_table(&shipped_with("/users", "[restaurant]")).await;
     env.users.register("ana", "client");
-    let ana = bearer(&env.key.token("ana"));
+    let ana = env.bearer_for("ana");
     // (method, path, authorization, body, expected status)
     type Case<'a> = (
         Method,
@@ -118,30 +121,17 @@ async fn error_answers_carry_cors_headers() {
         (Method::POST, "/auth/signin", None, Some("{"), 422),
     ];
     for (method, path, authorization, body, status) in cases {
-        let mut request = env
-            .http
-            .request(method, env.url(path))
-            .header("origin", ORIGIN);
+        let mut request = env.http.request(method, env.url(path));
         if let Some(a) = authorization {
             request = request.header("authorization", a);
         }
         if let Some(b) = body {
             request = request.body(b);
         }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status().as_u16(), status, "{path}");
-        assert_simple_cors(response.headers());
+        assert_cors_answer(request, status).await;
     }
     // And successes too.
-    let response = env
-        .http
-        .get(env.url("/openapi.json"))
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_simple_cors(response.headers());
+    assert_cors_answer(env.http.get(env.url("/openapi.json")), 200).await;
 }
 
 #[tokio::test]
@@ -149,14 +139,9 @@ async fn downstream_failures_carry_cors_headers() {
     let env = Env::start().await;
     env.users.register("ana", "client");
     env.users.data.lock().unwrap().fail_with = Some(500);
-    let response = env
+    let request = env
         .http
         .get(env.url("/users"))
-        .header("origin", ORIGIN)
-        .header("authorization", bearer(&env.key.token("ana")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 502);
-    assert_simple_cors(response.headers());
+        .header("authorization", env.bearer_for("ana"));
+    assert_cors_answer(request, 502).await;
 }

@@ -14,18 +14,14 @@ const RESTAURANTS_ONLY: &str = "[restaurant]";
 async fn a_registered_user_without_the_right_gets_403_with_the_endpoint() {
     let env = Env::with_table(&shipped_with("/users", RESTAURANTS_ONLY)).await;
     env.users.register("ana", "client");
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("ana"))))
-        .await;
+    let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 403);
     assert_eq!(
         body,
         json!({"description": "Forbidden", "endpoint": "/users"})
     );
     env.users.register("resto", "restaurant");
-    let (status, _) = env
-        .get("/users", Some(&bearer(&env.key.token("resto"))))
-        .await;
+    let (status, _) = env.get_as("/users", "resto").await;
     assert_eq!(status, 200);
 }
 
@@ -49,9 +45,7 @@ async fn the_anonymous_caller_is_asked_to_authenticate() {
 #[tokio::test]
 async fn a_signed_in_but_unregistered_user_is_told_to_register() {
     let env = Env::with_table(&shipped_with("/users", RESTAURANTS_ONLY)).await;
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("newcomer"))))
-        .await;
+    let (status, body) = env.get_as("/users", "newcomer").await;
     assert_eq!(status, 403);
     assert!(
         body["description"]
@@ -69,7 +63,7 @@ async fn unknown_paths_are_404_whoever_calls() {
     env.users.register("ana", "client");
     for authorization in [
         None,
-        Some(bearer(&env.key.token("ana"))),
+        Some(env.bearer_for("ana")),
         Some("Bearer garbage".into()),
     ] {
         for path in ["/nowhere", "/venue", "/users/extra", "/stats/venue/v1"] {
@@ -123,7 +117,7 @@ async fn the_gateway_starts_without_users_and_loads_the_table_later() {
 async fn a_changed_table_is_enforced_without_a_restart() {
     let env = Env::start().await;
     env.users.register("ana", "client");
-    let ana = bearer(&env.key.token("ana"));
+    let ana = env.bearer_for("ana");
     assert_eq!(env.get("/users", Some(&ana)).await.0, 200);
 
     env.users
@@ -174,13 +168,13 @@ async fn the_last_table_stays_in_force_while_users_is_down() {
 async fn registered_types_are_cached_and_unregistered_ones_are_not() {
     let env = Env::with_table(&shipped_with("/users", "[client, restaurant]")).await;
     env.users.register("ana", "client");
-    let ana = bearer(&env.key.token("ana"));
+    let ana = env.bearer_for("ana");
     for _ in 0..5 {
         assert_eq!(env.get("/users", Some(&ana)).await.0, 200);
     }
     assert_eq!(env.users.count("GET /user/ana/type"), 1);
 
-    let bob = bearer(&env.key.token("bob"));
+    let bob = env.bearer_for("bob");
     for _ in 0..3 {
         assert_eq!(env.get("/users", Some(&bob)).await.0, 403);
     }
@@ -194,12 +188,7 @@ async fn registered_types_are_cached_and_unregistered_ones_are_not() {
 async fn type_lookups_and_table_reads_carry_the_internal_token() {
     let env = Env::with_table(&shipped_with("/users", "[client]")).await;
     env.users.register("ana", "client");
-    assert_eq!(
-        env.get("/users", Some(&bearer(&env.key.token("ana"))))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(env.get_as("/users", "ana").await.0, 200);
     let d = env.users.data.lock().unwrap();
     assert!(!d.tokens.is_empty());
     assert!(
@@ -216,19 +205,13 @@ async fn a_refused_type_lookup_is_the_gateways_problem_not_the_callers() {
     let env = Env::with_table(&shipped_with("/users", "[client]")).await;
     env.users.register("ana", "client");
     env.users.data.lock().unwrap().fail_with = Some(403);
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("ana"))))
-        .await;
+    let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["description"], "The users service refused the gateway");
     env.users.data.lock().unwrap().fail_with = Some(401);
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("ana"))))
-        .await;
+    let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 502, "{body}");
     env.users.data.lock().unwrap().fail_with = Some(500);
-    let (status, _) = env
-        .get("/users", Some(&bearer(&env.key.token("ana"))))
-        .await;
+    let (status, _) = env.get_as("/users", "ana").await;
     assert_eq!(status, 502);
 }

@@ -9,14 +9,20 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// `POST /users` signed in as `uid`.
 async fn register(env: &Env, uid: &str, body: Value) -> (u16, Value) {
-    env.call(
-        Method::POST,
-        "/users",
-        Some(&bearer(&env.key.token(uid))),
-        Some(body),
-    )
-    .await
+    env.call_as(Method::POST, "/users", uid, body).await
+}
+
+/// `PUT /users` signed in as `uid`.
+async fn update(env: &Env, uid: &str, body: Value) -> (u16, Value) {
+    env.call_as(Method::PUT, "/users", uid, body).await
+}
+
+/// `POST /auth/{action}` without a token.
+async fn auth(env: &Env, action: &str, body: Value) -> (u16, Value) {
+    env.call(Method::POST, &format!("/auth/{action}"), None, Some(body))
+        .await
 }
 
 #[tokio::test]
@@ -81,9 +87,7 @@ async fn registration_needs_a_token_and_a_known_type() {
 async fn the_profile_has_data_and_starting_points() {
     let env = Env::start().await;
     env.users.register("ana", "client");
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("ana"))))
-        .await;
+    let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -97,9 +101,7 @@ async fn the_profile_has_data_and_starting_points() {
 #[tokio::test]
 async fn an_unregistered_profile_is_404() {
     let env = Env::start().await;
-    let (status, body) = env
-        .get("/users", Some(&bearer(&env.key.token("ghost"))))
-        .await;
+    let (status, body) = env.get_as("/users", "ghost").await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
@@ -111,27 +113,12 @@ async fn an_unregistered_profile_is_404() {
 async fn a_profile_update_keeps_null_and_empty_values() {
     let env = Env::start().await;
     env.users.register("ana", "client");
-    let ana = bearer(&env.key.token("ana"));
-    let (status, body) = env
-        .call(
-            Method::PUT,
-            "/users",
-            Some(&ana),
-            Some(json!({"name": "Ana María", "phone": ""})),
-        )
-        .await;
+    let (status, body) = update(&env, "ana", json!({"name": "Ana María", "phone": ""})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "Ana María");
     assert_eq!(body["data"]["phone_number"], "1155");
     assert_eq!(body["points"]["level"], "Novato");
-    let (_, body) = env
-        .call(
-            Method::PUT,
-            "/users",
-            Some(&ana),
-            Some(json!({"name": null, "phone": "1166"})),
-        )
-        .await;
+    let (_, body) = update(&env, "ana", json!({"name": null, "phone": "1166"})).await;
     assert_eq!(
         (&body["data"]["name"], &body["data"]["phone_number"]),
         (&json!("Ana María"), &json!("1166"))
@@ -147,7 +134,7 @@ async fn refused(env: &Env, method: Method, path: &str, body: reqwest::Body, sta
     let response = env
         .http
         .request(method, env.url(path))
-        .header("authorization", bearer(&env.key.token("ana")))
+        .header("authorization", env.bearer_for("ana"))
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -208,26 +195,17 @@ async fn auth_calls_are_passed_through() {
     let env = Env::start().await;
     let credentials = json!({"email": "a@b.co", "password": "secret-pass"});
     for action in ["signup", "signin"] {
-        let (status, body) = env
-            .call(
-                Method::POST,
-                &format!("/auth/{action}"),
-                None,
-                Some(credentials.clone()),
-            )
-            .await;
+        let (status, body) = auth(&env, action, credentials.clone()).await;
         assert_eq!(status, 200);
         assert_eq!(body["action"], action);
         assert_eq!(body["idToken"], "id");
     }
-    let (status, body) = env
-        .call(
-            Method::POST,
-            "/auth/signin",
-            None,
-            Some(json!({"email": "a@b.co", "password": "wrong"})),
-        )
-        .await;
+    let (status, body) = auth(
+        &env,
+        "signin",
+        json!({"email": "a@b.co", "password": "wrong"}),
+    )
+    .await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
@@ -235,14 +213,7 @@ async fn auth_calls_are_passed_through() {
     );
     // Either spelling of the refresh token; users always gets `refreshToken`.
     for key in ["refreshToken", "refresh_token"] {
-        let (status, _) = env
-            .call(
-                Method::POST,
-                "/auth/refresh",
-                None,
-                Some(json!({ key: "r1" })),
-            )
-            .await;
+        let (status, _) = auth(&env, "refresh", json!({ key: "r1" })).await;
         assert_eq!(status, 200);
     }
     let bodies = env.users.data.lock().unwrap().bodies.clone();
@@ -255,7 +226,7 @@ async fn auth_calls_are_passed_through() {
 async fn downstream_failures_map_to_502_503_or_pass_through() {
     let mut env = Env::start().await;
     env.users.register("ana", "client");
-    let ana = bearer(&env.key.token("ana"));
+    let ana = env.bearer_for("ana");
     env.users.data.lock().unwrap().fail_with = Some(500);
     let (status, body) = env.get("/users", Some(&ana)).await;
     assert_eq!(status, 502);
@@ -277,14 +248,7 @@ async fn downstream_failures_map_to_502_503_or_pass_through() {
         })
         .await
     );
-    let (status, body) = env
-        .call(
-            Method::POST,
-            "/auth/signin",
-            None,
-            Some(json!({"email": "a@b.co", "password": "x"})),
-        )
-        .await;
+    let (status, body) = auth(&env, "signin", json!({"email": "a@b.co", "password": "x"})).await;
     assert_eq!(status, 503);
     assert!(
         body["description"]

@@ -1,27 +1,21 @@
 //! System tests: the real users service and the real gateway on loopback listeners, talking
 //! HTTP to each other with the internal token, driven the way the client apps drive them.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use chefcito::permissions::Permissions;
 use clap::Parser;
+use common::{INTERNAL_TOKEN, eventually, serve, shipped_config};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const INTERNAL_TOKEN: &str = "t";
 
 struct Cluster {
     users: String,
     gateway: String,
     http: reqwest::Client,
     _data: tempfile::TempDir,
-}
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
 }
 
 impl Cluster {
@@ -34,7 +28,7 @@ impl Cluster {
             "--internal-token",
             INTERNAL_TOKEN,
         ]);
-        let users = serve(users::build(&users_config).await.unwrap()).await;
+        let (users, _) = serve(users::build(&users_config).await.unwrap()).await;
         let gateway_config = gateway::Config::parse_from([
             "gateway",
             "--users-url",
@@ -44,7 +38,7 @@ impl Cluster {
             "--permissions-refresh-secs",
             "1",
         ]);
-        let gateway = serve(gateway::build(&gateway_config).await.unwrap()).await;
+        let (gateway, _) = serve(gateway::build(&gateway_config).await.unwrap()).await;
         Cluster {
             users,
             gateway,
@@ -76,6 +70,22 @@ impl Cluster {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    async fn get(&self, path: &str, id_token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, id_token, None).await
+    }
+
+    /// `POST /users` (E1) as the holder of `id_token`.
+    async fn register(&self, id_token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/users", Some(id_token), Some(body))
+            .await
+    }
+
+    /// `POST /auth/{action}`, as the sign-in screens send it (no ID token).
+    async fn auth(&self, action: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, &format!("/auth/{action}"), None, Some(body))
+            .await
+    }
+
     /// Replaces the permission table the way `cargo xtask load-db` does.
     async fn load_permissions(&self, yaml: &str) {
         let permissions = Permissions::from_yaml(yaml).unwrap();
@@ -92,28 +102,18 @@ impl Cluster {
 
     /// Polls `path` as `token` until it answers `status`, for at most 10 s.
     async fn until_status(&self, path: &str, token: Option<&str>, status: u16) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if self.call(Method::GET, path, token, None).await.0 == status {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
+        eventually(Duration::from_secs(10), || async {
+            self.get(path, token).await.0 == status
+        })
+        .await
     }
-}
-
-fn shipped_config() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../db_config.yaml")).unwrap()
 }
 
 async fn sign_up(cluster: &Cluster, email: &str) -> Value {
     let (status, session) = cluster
-        .call(
-            Method::POST,
-            "/auth/signup",
-            None,
-            Some(json!({"email": email, "password": "correct horse"})),
+        .auth(
+            "signup",
+            json!({"email": email, "password": "correct horse"}),
         )
         .await;
     assert_eq!(status, 200, "{session}");
@@ -129,11 +129,9 @@ async fn sign_up_register_read_update_refresh() {
     assert_eq!(session["expiresIn"], "3600");
 
     let (status, signed_in) = c
-        .call(
-            Method::POST,
-            "/auth/signin",
-            None,
-            Some(json!({"email": "pepe@example.com", "password": "correct horse"})),
+        .auth(
+            "signin",
+            json!({"email": "pepe@example.com", "password": "correct horse"}),
         )
         .await;
     assert_eq!(status, 200);
@@ -141,15 +139,13 @@ async fn sign_up_register_read_update_refresh() {
     let token = signed_in["idToken"].as_str().unwrap().to_string();
 
     // Not registered yet: signed in, but no profile.
-    let (status, body) = c.call(Method::GET, "/users", Some(&token), None).await;
+    let (status, body) = c.get("/users", Some(&token)).await;
     assert_eq!(status, 404, "{body}");
 
     // E1, as the restaurant portal sends it.
     let registration =
         json!({"user_type": "restaurant", "name": "Casa Pepe", "number": "1144445555"});
-    let (status, stored) = c
-        .call(Method::POST, "/users", Some(&token), Some(registration))
-        .await;
+    let (status, stored) = c.register(&token, registration).await;
     assert_eq!(status, 200, "{stored}");
     assert_eq!(
         stored,
@@ -157,7 +153,7 @@ async fn sign_up_register_read_update_refresh() {
     );
 
     // E2.
-    let (status, profile) = c.call(Method::GET, "/users", Some(&token), None).await;
+    let (status, profile) = c.get("/users", Some(&token)).await;
     assert_eq!(status, 200);
     assert_eq!(profile["data"], stored);
     assert_eq!(
@@ -167,11 +163,9 @@ async fn sign_up_register_read_update_refresh() {
 
     // A Google sign-in registers again, as the other kind and with empty fields (H1, H13).
     let (status, again) = c
-        .call(
-            Method::POST,
-            "/users",
-            Some(&token),
-            Some(json!({"user_type": "client", "name": "", "number": ""})),
+        .register(
+            &token,
+            json!({"user_type": "client", "name": "", "number": ""}),
         )
         .await;
     assert_eq!(status, 200);
@@ -194,27 +188,15 @@ async fn sign_up_register_read_update_refresh() {
     // Refresh: a new ID token that works, and the old refresh token is spent.
     let refresh_token = signed_in["refreshToken"].as_str().unwrap();
     let (status, renewed) = c
-        .call(
-            Method::POST,
-            "/auth/refresh",
-            None,
-            Some(json!({"refreshToken": refresh_token})),
-        )
+        .auth("refresh", json!({"refreshToken": refresh_token}))
         .await;
     assert_eq!(status, 200, "{renewed}");
     assert_ne!(renewed["refreshToken"], refresh_token);
-    let (status, profile) = c
-        .call(Method::GET, "/users", renewed["idToken"].as_str(), None)
-        .await;
+    let (status, profile) = c.get("/users", renewed["idToken"].as_str()).await;
     assert_eq!(status, 200);
     assert_eq!(profile["data"]["name"], "Casa Pepa");
     let (status, body) = c
-        .call(
-            Method::POST,
-            "/auth/refresh",
-            None,
-            Some(json!({"refreshToken": refresh_token})),
-        )
+        .auth("refresh", json!({"refreshToken": refresh_token}))
         .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["endpoint"], "/auth/refresh");
@@ -225,27 +207,21 @@ async fn users_refusals_reach_the_client_with_their_status() {
     let c = Cluster::start().await;
     sign_up(&c, "ana@example.com").await;
     let (status, body) = c
-        .call(
-            Method::POST,
-            "/auth/signup",
-            None,
-            Some(json!({"email": "ana@example.com", "password": "another one"})),
+        .auth(
+            "signup",
+            json!({"email": "ana@example.com", "password": "another one"}),
         )
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["endpoint"], "/auth/signup");
     let (status, _) = c
-        .call(
-            Method::POST,
-            "/auth/signin",
-            None,
-            Some(json!({"email": "ana@example.com", "password": "wrong password"})),
+        .auth(
+            "signin",
+            json!({"email": "ana@example.com", "password": "wrong password"}),
         )
         .await;
     assert_eq!(status, 401);
-    let (status, _) = c
-        .call(Method::GET, "/users", Some("forged.token.here"), None)
-        .await;
+    let (status, _) = c.get("/users", Some("forged.token.here")).await;
     assert_eq!(status, 401);
 }
 
@@ -255,19 +231,14 @@ async fn a_new_permission_table_is_enforced_by_the_running_gateway() {
     let session = sign_up(&c, "resto@example.com").await;
     let token = session["idToken"].as_str().unwrap().to_string();
     let (status, _) = c
-        .call(
-            Method::POST,
-            "/users",
-            Some(&token),
-            Some(json!({"user_type": "restaurant", "name": "Resto", "number": ""})),
+        .register(
+            &token,
+            json!({"user_type": "restaurant", "name": "Resto", "number": ""}),
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(
-        c.call(Method::GET, "/users", Some(&token), None).await.0,
-        200
-    );
-    assert_eq!(c.call(Method::GET, "/docs", None, None).await.0, 200);
+    assert_eq!(c.get("/users", Some(&token)).await.0, 200);
+    assert_eq!(c.get("/docs", None).await.0, 200);
 
     // `/users` for clients only, `/docs` for signed-in users only.
     let shipped = shipped_config();
@@ -286,7 +257,7 @@ async fn a_new_permission_table_is_enforced_by_the_running_gateway() {
         c.until_status("/users", Some(&token), 403).await,
         "the restaurant was not refused /users"
     );
-    let (status, body) = c.call(Method::GET, "/docs", None, None).await;
+    let (status, body) = c.get("/docs", None).await;
     assert_eq!(
         (status.as_u16(), body),
         (
@@ -294,15 +265,12 @@ async fn a_new_permission_table_is_enforced_by_the_running_gateway() {
             json!({"description": "Authentication required", "endpoint": "/docs"})
         )
     );
-    assert_eq!(
-        c.call(Method::GET, "/docs", Some(&token), None).await.0,
-        200
-    );
+    assert_eq!(c.get("/docs", Some(&token)).await.0, 200);
 
     c.load_permissions(&shipped).await;
     assert!(
         c.until_status("/users", Some(&token), 200).await,
         "the restored table was not enforced"
     );
-    assert_eq!(c.call(Method::GET, "/docs", None, None).await.0, 200);
+    assert_eq!(c.get("/docs", None).await.0, 200);
 }

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chefcito::ApiError;
-use chefcito::api::{UserData, UserKind};
+use chefcito::api::{Session, UserData, UserKind};
 use chefcito::extract::{Json, Path};
 use chefcito::permissions::Permissions;
 
 use crate::State;
-use crate::model::{Credentials, ProfileUpdate, RefreshRequest, Registration, Session};
+use crate::model::{Credentials, ProfileUpdate, RefreshRequest, Registration};
 use crate::service::Error;
 use crate::store::Applied;
 

@@ -3,7 +3,7 @@
 
 use chefcito::permissions::UserType;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Shortest accepted password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -130,17 +130,6 @@ pub struct Credentials {
 pub struct RefreshRequest {
     #[serde(rename = "refreshToken", alias = "refresh_token")]
     pub refresh_token: String,
-}
-
-/// What the auth endpoints answer, in Firebase's shape (`expiresIn` is a string there too).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    pub id_token: String,
-    pub refresh_token: String,
-    pub expires_in: String,
-    pub local_id: String,
-    pub email: String,
 }
 
 /// `POST /users`: the gateway fills `localid` and `email` from the verified token.

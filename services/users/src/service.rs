@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use chefcito::api::{UserData, UserKind};
+use chefcito::api::{Session, UserData, UserKind};
 use chefcito::db::{Db, DbError};
 use chefcito::permissions::{Permissions, UserType, VersionedPermissions};
 
 use crate::model::{
-    self, Credentials, Email, Password, Profile, ProfileUpdate, Registration, Rejected, Session,
+    self, Credentials, Email, Password, Profile, ProfileUpdate, Registration, Rejected,
 };
 use crate::passwords;
 use crate::store::{self, Applied, NewSession, Rotation};

@@ -5,11 +5,11 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chefcito::ApiError;
+use chefcito::api::Session;
+use chefcito::error::Envelope;
 use chefcito::extract::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use crate::openapi::{ErrorBody, Session};
 
 /// E-mail and password.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -31,9 +31,9 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
     responses(
         (status = 200, description = "Signed up and signed in", body = Session),
-        (status = 400, description = "Weak password (under 8 characters) or invalid e-mail", body = ErrorBody),
-        (status = 409, description = "E-mail already taken", body = ErrorBody),
-        (status = 422, description = "Malformed body", body = ErrorBody),
+        (status = 400, description = "Weak password (under 8 characters) or invalid e-mail", body = Envelope),
+        (status = 409, description = "E-mail already taken", body = Envelope),
+        (status = 422, description = "Malformed body", body = Envelope),
     ))]
 pub async fn signup(
     State(state): State<crate::State>,
@@ -46,8 +46,8 @@ pub async fn signup(
 #[utoipa::path(post, path = "/auth/signin", tag = "auth", request_body = Credentials,
     responses(
         (status = 200, description = "Signed in", body = Session),
-        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
-        (status = 422, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong e-mail or password", body = Envelope),
+        (status = 422, description = "Malformed body", body = Envelope),
     ))]
 pub async fn signin(
     State(state): State<crate::State>,
@@ -62,8 +62,8 @@ pub async fn signin(
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new session", body = Session),
-        (status = 401, description = "Unknown, revoked, expired or reused refresh token", body = ErrorBody),
-        (status = 422, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Unknown, revoked, expired or reused refresh token", body = Envelope),
+        (status = 422, description = "Malformed body", body = Envelope),
     ))]
 pub async fn refresh(
     State(state): State<crate::State>,

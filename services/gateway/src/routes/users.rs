@@ -5,12 +5,12 @@
 use axum::extract::State;
 use chefcito::ApiError;
 use chefcito::api::{PointsView, UserData};
+use chefcito::error::Envelope;
 use chefcito::extract::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::SignedIn;
-use crate::openapi::{ErrorBody, Profile, UserDataSchema};
 
 /// E1's body; `name` and `number` may be empty (Google sign-ins send `""`, H13).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,8 +41,9 @@ pub struct ProfileUpdate {
     pub phone: Option<String>,
 }
 
-/// E2's and E3's answer.
-#[derive(Debug, Serialize)]
+/// `GET /users` and `PUT /users` answer: the profile and the points.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Profile)]
 pub struct ProfileView {
     pub data: UserData,
     pub points: PointsView,
@@ -63,10 +64,10 @@ impl ProfileView {
 #[utoipa::path(post, path = "/users", tag = "users", request_body = Registration,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The stored profile", body = UserDataSchema),
-        (status = 400, description = "`user_type` is neither `client` nor `restaurant`", body = ErrorBody),
-        (status = 401, description = "No valid ID token", body = ErrorBody),
-        (status = 422, description = "Malformed body", body = ErrorBody),
+        (status = 200, description = "The stored profile", body = UserData),
+        (status = 400, description = "`user_type` is neither `client` nor `restaurant`", body = Envelope),
+        (status = 401, description = "No valid ID token", body = Envelope),
+        (status = 422, description = "Malformed body", body = Envelope),
     ))]
 pub async fn register(
     State(state): State<crate::State>,
@@ -92,9 +93,9 @@ pub async fn register(
 #[utoipa::path(get, path = "/users", tag = "users",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Profile and points", body = Profile),
-        (status = 401, description = "No valid ID token", body = ErrorBody),
-        (status = 404, description = "Not registered yet: call `POST /users`", body = ErrorBody),
+        (status = 200, description = "Profile and points", body = ProfileView),
+        (status = 401, description = "No valid ID token", body = Envelope),
+        (status = 404, description = "Not registered yet: call `POST /users`", body = Envelope),
     ))]
 pub async fn profile(
     State(state): State<crate::State>,
@@ -111,10 +112,10 @@ pub async fn profile(
 #[utoipa::path(put, path = "/users", tag = "users", request_body = ProfileUpdate,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The updated profile and points", body = Profile),
-        (status = 401, description = "No valid ID token", body = ErrorBody),
-        (status = 404, description = "Not registered yet: call `POST /users`", body = ErrorBody),
-        (status = 422, description = "Malformed body", body = ErrorBody),
+        (status = 200, description = "The updated profile and points", body = ProfileView),
+        (status = 401, description = "No valid ID token", body = Envelope),
+        (status = 404, description = "Not registered yet: call `POST /users`", body = Envelope),
+        (status = 422, description = "Malformed body", body = Envelope),
     ))]
 pub async fn update(
     State(state): State<crate::State>,

@@ -466,6 +466,28 @@ impl Env {
         self.call(reqwest::Method::GET, path, authorization, None)
             .await
     }
+
+    /// The `Authorization` value of a valid ID token for `uid`.
+    pub fn bearer_for(&self, uid: &str) -> String {
+        bearer(&self.key.token(uid))
+    }
+
+    /// `GET path` signed in as `uid`.
+    pub async fn get_as(&self, path: &str, uid: &str) -> (u16, Value) {
+        self.get(path, Some(&self.bearer_for(uid))).await
+    }
+
+    /// `method path` with a JSON body, signed in as `uid`.
+    pub async fn call_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        uid: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        self.call(method, path, Some(&self.bearer_for(uid)), Some(body))
+            .await
+    }
 }
 
 /// Polls `probe` until it returns true, for at most `limit`; returns whether it did.

@@ -69,6 +69,26 @@ pub struct Answer {
     pub raw: Vec<u8>,
 }
 
+impl Answer {
+    /// The error envelope's `description` (panics when there is none).
+    #[track_caller]
+    pub fn description(&self) -> &str {
+        self.body["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no description in {self:?}"))
+    }
+}
+
+/// `answer` is an error with `status` whose description starts with `prefix`.
+#[track_caller]
+pub fn assert_refused(answer: &Answer, status: u16, prefix: &str) {
+    assert_eq!(answer.status, status, "{answer:?}");
+    assert!(
+        answer.description().starts_with(prefix),
+        "not {prefix:?}: {answer:?}"
+    );
+}
+
 pub async fn send(app: &Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -119,22 +139,16 @@ pub async fn put(app: &Router, path: &str, body: Value) -> Answer {
     call(app, Method::PUT, path, Some(body)).await
 }
 
+fn credentials(email: &str, password: &str) -> Value {
+    json!({"email": email, "password": password})
+}
+
 pub async fn sign_up(app: &Router, email: &str, password: &str) -> Answer {
-    post(
-        app,
-        "/auth/signup",
-        json!({"email": email, "password": password}),
-    )
-    .await
+    post(app, "/auth/signup", credentials(email, password)).await
 }
 
 pub async fn sign_in(app: &Router, email: &str, password: &str) -> Answer {
-    post(
-        app,
-        "/auth/signin",
-        json!({"email": email, "password": password}),
-    )
-    .await
+    post(app, "/auth/signin", credentials(email, password)).await
 }
 
 pub async fn refresh(app: &Router, token: &str) -> Answer {

@@ -70,12 +70,7 @@ async fn put_replaces_the_table_and_reports_the_diff() {
     )
     .await;
     assert_eq!(bad.status, 400, "{bad:?}");
-    assert!(
-        bad.body["description"]
-            .as_str()
-            .unwrap()
-            .contains("venue?x")
-    );
+    assert!(bad.description().contains("venue?x"), "{bad:?}");
     assert_eq!(get(&s.app, "/permissions").await.body["version"], 3);
 }
 
