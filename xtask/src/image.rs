@@ -25,6 +25,8 @@ pub struct Request {
     pub repo: String,
     pub version: String,
     pub binary: PathBuf,
+    /// The CONTAINERFILE's text (validated again here).
+    pub containerfile: String,
     /// Rebuild even when the context did not change.
     pub force: bool,
 }
@@ -44,10 +46,8 @@ pub struct Image {
 pub async fn build(engine: &Engine, request: &Request, bar: &ProgressBar) -> Result<Image> {
     let started = Instant::now();
     let name = request.service.name;
-    let cf_path = crate::paths::containerfile(name);
-    let containerfile = std::fs::read_to_string(&cf_path)
-        .with_context(|| format!("cannot read {}: every service needs one", cf_path.display()))?;
-    crate::containerfile::validate(request.service, &containerfile)?;
+    let containerfile = &request.containerfile;
+    crate::containerfile::validate(request.service, containerfile)?;
     bar.set_message("checking the binary");
     let binary = std::fs::read(&request.binary).with_context(|| {
         format!(
@@ -56,7 +56,7 @@ pub async fn build(engine: &Engine, request: &Request, bar: &ProgressBar) -> Res
         )
     })?;
     crate::elf::check_static(&request.binary)?;
-    let context = crate::context::pack(name, &containerfile, &binary)?;
+    let context = crate::context::pack(name, containerfile, &binary)?;
     let binary_sha256 = crate::util::sha256_hex(&binary);
     let latest = format!("{}:latest", request.repo);
     let previous = match engine.docker.inspect_image(&latest).await {
@@ -137,28 +137,31 @@ async fn send(
     let mut stream = engine.docker.build_image(options, None, Some(body));
     let mut lines: Vec<String> = Vec::new();
     while let Some(item) = stream.next().await {
-        let info = item.with_context(|| format!("the engine refused to build {tag}"))?;
-        if let Some(text) = info
-            .stream
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            bar.set_message(text.lines().last().unwrap_or_default().to_string());
-            lines.extend(text.lines().map(String::from));
-        }
-        let detail = info.error_detail.and_then(|d| d.message);
-        if let Some(error) = info.error.or(detail) {
-            let tail = lines
+        // bollard turns an `error` field of the stream into `DockerStreamError` itself; an
+        // item that still carries one is handled the same way.
+        let error = match item {
+            Ok(info) => {
+                let text = info.stream.as_deref().map(str::trim).unwrap_or_default();
+                if !text.is_empty() {
+                    bar.set_message(text.lines().last().unwrap_or_default().to_string());
+                    lines.extend(text.lines().map(String::from));
+                }
+                info.error.or(info.error_detail.and_then(|d| d.message))
+            }
+            Err(bollard::errors::Error::DockerStreamError { error }) => Some(error),
+            Err(e) => return Err(e).with_context(|| format!("the engine refused to build {tag}")),
+        };
+        if let Some(error) = error {
+            let tail: Vec<&str> = lines
                 .iter()
                 .rev()
                 .take(8)
                 .rev()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n    ");
+                .map(String::as_str)
+                .collect();
             bail!(
-                "the engine failed to build {tag}: {error}\n  builder output:\n    {tail}\n  fix {} and run `cargo xtask build {}` again",
+                "the engine failed to build {tag}: {error}\n  builder output:\n    {}\n  fix {} and run `cargo xtask build {}` again",
+                tail.join("\n    "),
                 crate::paths::containerfile(request.service.name).display(),
                 request.service.name
             );

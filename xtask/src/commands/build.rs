@@ -35,15 +35,9 @@ pub async fn run(args: &Args) -> Result<Vec<(&'static Service, Image)>> {
     let selected = services::selected(&args.services)?;
     // Before minutes of compiling: is there an engine, and are the CONTAINERFILEs valid?
     let engine = Engine::connect().await?;
+    let mut containerfiles = Vec::new();
     for s in &selected {
-        let path = paths::containerfile(s.name);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read {}: {e}: every service needs one",
-                path.display()
-            )
-        })?;
-        crate::containerfile::validate(s, &text)?;
+        containerfiles.push(read_containerfile(s)?);
     }
     if !args.no_cargo {
         let names: Vec<&'static str> = selected.iter().map(|s| s.name).collect();
@@ -52,44 +46,48 @@ pub async fn run(args: &Args) -> Result<Vec<(&'static Service, Image)>> {
     let version = version_tag();
     let width = selected.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let multi = MultiProgress::new();
-    let jobs = selected.iter().map(|s| {
-        let bar = progress::line(&multi, s.name, width);
-        let request = image::Request {
-            service: s,
-            repo: engine::image_repo(s.name),
-            version: version.clone(),
-            binary: paths::release_binary(s.name),
-            force: args.force,
-        };
-        let engine = &engine;
-        let version = &version;
-        async move {
-            let result = image::build(engine, &request, &bar).await;
-            match &result {
-                Ok(img) => {
-                    let what = if img.rebuilt { "built" } else { "unchanged" };
-                    let too_big = img.size > image::MAX_SIZE;
-                    progress::finish(
-                        &bar,
-                        !too_big,
-                        format!(
-                            "{}:{version}  {}  {what} in {:.1}s{}",
-                            request.repo,
-                            human_bytes(img.size),
-                            img.elapsed.as_secs_f64(),
-                            if too_big {
-                                "  (larger than the 15 MB limit)"
-                            } else {
-                                ""
-                            }
-                        ),
-                    );
+    let jobs = selected
+        .iter()
+        .zip(containerfiles)
+        .map(|(s, containerfile)| {
+            let bar = progress::line(&multi, s.name, width);
+            let request = image::Request {
+                service: s,
+                repo: engine::image_repo(s.name),
+                version: version.clone(),
+                binary: paths::release_binary(s.name),
+                containerfile,
+                force: args.force,
+            };
+            let engine = &engine;
+            let version = &version;
+            async move {
+                let result = image::build(engine, &request, &bar).await;
+                match &result {
+                    Ok(img) => {
+                        let what = if img.rebuilt { "built" } else { "unchanged" };
+                        let too_big = img.size > image::MAX_SIZE;
+                        progress::finish(
+                            &bar,
+                            !too_big,
+                            format!(
+                                "{}:{version}  {}  {what} in {:.1}s{}",
+                                request.repo,
+                                human_bytes(img.size),
+                                img.elapsed.as_secs_f64(),
+                                if too_big {
+                                    "  (larger than the 15 MB limit)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        );
+                    }
+                    Err(_) => progress::finish(&bar, false, "failed".into()),
                 }
-                Err(_) => progress::finish(&bar, false, "failed".into()),
+                result.map(|img| (*s, img))
             }
-            result.map(|img| (*s, img))
-        }
-    });
+        });
     let results = futures_util::future::join_all(jobs).await;
     let mut built = Vec::new();
     let mut errors = Vec::new();
@@ -113,6 +111,19 @@ pub async fn run(args: &Args) -> Result<Vec<(&'static Service, Image)>> {
         bail!("build failed:\n{}", errors.join("\n"));
     }
     Ok(built)
+}
+
+/// The service's CONTAINERFILE, validated.
+pub fn read_containerfile(s: &Service) -> Result<String> {
+    let path = paths::containerfile(s.name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}: every service needs one",
+            path.display()
+        )
+    })?;
+    crate::containerfile::validate(s, &text)?;
+    Ok(text)
 }
 
 /// The one release build of the selected services, static for the image target.

@@ -1,0 +1,375 @@
+//! The platform against the real Docker Engine. Ignored by default: they need the engine and
+//! the images (`cargo xtask build`); `cargo xtask test --e2e` runs them. Each test works in a
+//! project of its own (`t-<name>-<pid>`) and removes it, volumes included, even when it fails.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use xtask::commands::{ProjectArg, down, load_db, status, up};
+use xtask::engine::{self, Engine};
+use xtask::{image, paths, services};
+
+/// Runs `body` with a fresh project name, then removes the project whatever happened.
+async fn in_project<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Engine, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let engine = Engine::connect().await.expect("a Docker Engine");
+    let project = format!("t-{name}-{}", std::process::id());
+    let outcome = AssertUnwindSafe(body(engine.clone(), project.clone()))
+        .catch_unwind()
+        .await;
+    let cleanup = down::down(
+        &engine,
+        &down::Args {
+            project: ProjectArg::new(&project),
+            volumes: true,
+        },
+    )
+    .await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    cleanup.expect("down --volumes");
+    assert!(
+        engine
+            .project_containers(&project)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn up_args(project: &str) -> up::Args {
+    up::Args::ephemeral(project)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// Signs up and registers a restaurant through the gateway; returns its uid.
+async fn register(gateway: &str, email: &str) -> String {
+    let http = client();
+    let auth: Value = http
+        .post(format!("{gateway}/auth/signup"))
+        .json(&json!({"email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = auth["idToken"].as_str().unwrap();
+    let user: Value = http
+        .post(format!("{gateway}/users"))
+        .bearer_auth(token)
+        .json(&json!({"user_type": "restaurant", "name": "La Esquina", "number": "1122334455"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    user["localid"].as_str().unwrap().to_string()
+}
+
+async fn sign_in(gateway: &str, email: &str) -> reqwest::Response {
+    client()
+        .post(format!("{gateway}/auth/signin"))
+        .json(&json!({"email": email, "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn an_image_is_small_static_non_root_and_health_checked() {
+    let engine = Engine::connect().await.unwrap();
+    let users = services::get("users").unwrap();
+    let repo = format!("chefcito-t{}-users", std::process::id());
+    let containerfile = std::fs::read_to_string(paths::containerfile("users")).unwrap();
+    let request = image::Request {
+        service: users,
+        repo: repo.clone(),
+        version: "test".into(),
+        binary: paths::release_binary("users"),
+        containerfile: containerfile.clone(),
+        force: false,
+    };
+    let bar = indicatif::ProgressBar::hidden();
+    let outcome = AssertUnwindSafe(async {
+        let built = image::build(&engine, &request, &bar).await.unwrap();
+        assert!(built.rebuilt);
+        assert!(built.size <= image::MAX_SIZE, "{} bytes", built.size);
+        let inspect = engine
+            .docker
+            .inspect_image(&format!("{repo}:latest"))
+            .await
+            .unwrap();
+        assert!(inspect.repo_tags.unwrap().contains(&format!("{repo}:test")));
+        let config = inspect.config.unwrap();
+        assert_eq!(config.user.as_deref(), Some("10001:10001"));
+        let health = config.healthcheck.unwrap();
+        assert_eq!(health.test.unwrap(), ["CMD", "/users", "healthcheck"]);
+        assert_eq!(health.interval, Some(2_000_000_000));
+        assert_eq!(config.entrypoint.unwrap(), ["/users"]);
+        assert!(config.volumes.unwrap().contains_key("/data"));
+        assert!(config.exposed_ports.unwrap().contains_key("8001/tcp"));
+        let labels = config.labels.unwrap();
+        assert_eq!(labels[engine::SERVICE], "users");
+        let binary = std::fs::read(paths::release_binary("users")).unwrap();
+        assert_eq!(labels[engine::BINARY_SHA], xtask::util::sha256_hex(&binary));
+        assert_eq!(inspect.os.as_deref(), Some("linux"));
+        // The same context again: nothing is built.
+        let again = image::build(&engine, &request, &bar).await.unwrap();
+        assert!(!again.rebuilt);
+        assert_eq!(again.id, built.id);
+        // A builder error arrives inside the 200 stream: it must fail the build, clearly.
+        let broken = image::Request {
+            containerfile: containerfile.replace(
+                "COPY users /users",
+                "COPY users /users\nCOPY no-such-file /x",
+            ),
+            force: true,
+            ..request.clone()
+        };
+        let e = format!(
+            "{:#}",
+            image::build(&engine, &broken, &bar).await.unwrap_err()
+        );
+        assert!(
+            e.contains("the engine failed to build") && e.contains("no-such-file"),
+            "{e}"
+        );
+    })
+    .catch_unwind()
+    .await;
+    for tag in ["latest", "test"] {
+        let options = bollard::query_parameters::RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = engine
+            .docker
+            .remove_image(&format!("{repo}:{tag}"), Some(options), None)
+            .await;
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
+    in_project("idem", |engine, project| async move {
+        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        assert!(
+            first
+                .containers
+                .values()
+                .all(|(_, a)| *a == up::Action::Created),
+            "{first:?}"
+        );
+        let url = first.gateway_url.clone().unwrap();
+        let health = client().get(format!("{url}/health")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+        // The gateway reaches users by its alias: a sign-up goes through both.
+        register(&url, "idem@example.com").await;
+        let rows = status::rows(&engine, &project).await.unwrap();
+        assert!(rows.iter().all(|r| r.state == "running"), "{rows:?}");
+        let gateway_row = rows.iter().find(|r| r.service == "gateway").unwrap();
+        assert_eq!(gateway_row.url, url);
+        assert_eq!(
+            rows.iter().find(|r| r.service == "users").unwrap().url,
+            "-",
+            "users must not be published"
+        );
+
+        let second = up::up(&engine, &up_args(&project)).await.unwrap();
+        for (svc, (id, action)) in &second.containers {
+            assert_eq!(*action, up::Action::Kept, "{svc}");
+            assert_eq!(*id, first.containers[svc].0, "{svc} was recreated");
+        }
+        assert_eq!(second.gateway_url, first.gateway_url);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn a_changed_environment_recreates_only_that_container() {
+    in_project("env", |engine, project| async move {
+        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        let mut args = up_args(&project);
+        args.env = vec!["gateway:LOG=debug".into()];
+        let second = up::up(&engine, &args).await.unwrap();
+        assert_eq!(
+            second.containers["users"],
+            (first.containers["users"].0.clone(), up::Action::Kept)
+        );
+        let (gateway_id, action) = &second.containers["gateway"];
+        assert_eq!(*action, up::Action::Recreated);
+        assert_ne!(*gateway_id, first.containers["gateway"].0);
+        let c = engine
+            .docker
+            .inspect_container(
+                gateway_id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .unwrap();
+        assert!(
+            c.config
+                .unwrap()
+                .env
+                .unwrap()
+                .contains(&"LOG=debug".to_string())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn down_keeps_the_volume_and_its_data() {
+    in_project("vol", |engine, project| async move {
+        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        let uid = register(first.gateway_url.as_deref().unwrap(), "kept@example.com").await;
+        let report = down::down(
+            &engine,
+            &down::Args {
+                project: ProjectArg::new(&project),
+                volumes: false,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            report.volumes_kept,
+            [engine::volume_name(&project, "users")]
+        );
+        assert_eq!(report.containers_removed.len(), 2);
+        assert!(
+            engine
+                .project_containers(&project)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let again = up::up(&engine, &up_args(&project)).await.unwrap();
+        let url = again.gateway_url.unwrap();
+        let auth: Value = sign_in(&url, "kept@example.com")
+            .await
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(auth["localId"], uid.as_str());
+        let me: Value = client()
+            .get(format!("{url}/users"))
+            .bearer_auth(auth["idToken"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["data"]["name"], "La Esquina", "{me}");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn a_service_failing_its_health_check_fails_up_with_its_logs() {
+    in_project("sick", |engine, project| async move {
+        let mut args = up_args(&project);
+        // An address this host does not have: users cannot listen and exits.
+        args.env = vec!["users:BIND=192.0.2.1:8001".into()];
+        args.timeout = 30;
+        let e = format!("{:#}", up::up(&engine, &args).await.unwrap_err());
+        assert!(e.contains("users exited"), "{e}");
+        assert!(
+            e.contains("cannot listen on 192.0.2.1:8001"),
+            "the service's own log line: {e}"
+        );
+        assert!(e.contains("cargo xtask logs users"), "{e}");
+        // The gateway depends on users: it must not even have been created.
+        let names: Vec<String> = engine
+            .project_containers(&project)
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|c| engine::service_of(c).map(String::from))
+            .collect();
+        assert_eq!(names, ["users"]);
+    })
+    .await;
+}
+
+async fn permissions_version(engine: &Engine, project: &str) -> i64 {
+    let url = load_db::users_url(engine, project).await.unwrap();
+    let secrets = xtask::secrets::Secrets::load(&paths::cluster_dir(project))
+        .unwrap()
+        .unwrap();
+    let answer: Value = client()
+        .get(format!("{url}/permissions"))
+        .header(chefcito::INTERNAL_TOKEN_HEADER, secrets.internal_token())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["version"].as_i64().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn load_db_with_an_invalid_file_changes_nothing() {
+    in_project("perm", |engine, project| async move {
+        let mut args = up_args(&project);
+        args.services = vec!["users".into()];
+        up::up(&engine, &args).await.unwrap();
+        let before = permissions_version(&engine, &project).await;
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "endpoints:\n  - name: /users\n    allowed: [anonymous]\n  - name: /venue\n    allowed: [superuser]\n").unwrap();
+        let load = |file: std::path::PathBuf| load_db::Args { from_file: file, db: None, project: ProjectArg::new(&project), url: None };
+        let e = format!("{:#}", load_db::load(&load(bad)).await.unwrap_err());
+        assert!(e.contains("endpoints[1] (/venue): unknown user type `superuser`"), "{e}");
+        assert!(e.contains("nothing was written"), "{e}");
+        assert_eq!(permissions_version(&engine, &project).await, before);
+
+        let good = dir.path().join("good.yaml");
+        std::fs::write(&good, "endpoints:\n  - name: /users\n    allowed: [client]\n").unwrap();
+        let outcome = load_db::load(&load(good.clone())).await.unwrap();
+        assert_eq!(outcome.version, before + 1);
+        assert_eq!(outcome.diff.added, Vec::<String>::new());
+        assert!(outcome.diff.removed.contains(&"/users anonymous".to_string()), "{:?}", outcome.diff);
+        assert_eq!(permissions_version(&engine, &project).await, before + 1);
+        // The same table again: no change, no new version.
+        assert_eq!(load_db::load(&load(good)).await.unwrap().version, before + 1);
+    })
+    .await;
+}
