@@ -89,3 +89,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchPlatform(a) => bench::run(&a).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        for line in [
+            "cargo xtask run --native --port 9000",
+            "cargo xtask up gateway --project two --ephemeral-ports --env gateway:LOG=debug",
+            "cargo xtask down --volumes --project two",
+            "cargo xtask load-db --from-file db_config.yaml --db /tmp/users.db",
+            "cargo xtask logs users -f",
+            "cargo xtask build users --force",
+        ] {
+            let words = line.split_whitespace().skip(1);
+            Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+        assert!(Cli::try_parse_from(["xtask", "up", "--port", "1", "--ephemeral-ports"]).is_err());
+    }
+}

@@ -171,12 +171,28 @@ async fn wait_healthy(
     }
 }
 
-/// Until Ctrl-C or one service exits.
+/// Ctrl-C, or SIGTERM (a process killed by a signal it does not handle would leave its
+/// children running).
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+}
+
+/// Until Ctrl-C, SIGTERM or one service exits.
 async fn watch(children: &mut [(&'static Service, Child)]) -> Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let stop = interrupted();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut stop => {
                 println!("\nstopping…");
                 return Ok(());
             }

@@ -99,7 +99,11 @@ impl Secrets {
     pub fn remove(dir: &Path) -> Result<Option<PathBuf>> {
         let path = dir.join(FILE);
         match std::fs::remove_file(&path) {
-            Ok(()) => Ok(Some(path)),
+            Ok(()) => {
+                // Only when empty: never delete anything else someone put there.
+                let _ = std::fs::remove_dir(dir);
+                Ok(Some(path))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
         }

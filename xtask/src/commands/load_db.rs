@@ -153,3 +153,52 @@ async fn put(args: &Args, permissions: &Permissions) -> Result<Outcome> {
     }
     serde_json::from_str(&body).with_context(|| format!("unexpected answer from users: {body}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(file: PathBuf, db: PathBuf) -> Args {
+        Args {
+            from_file: file,
+            db: Some(db),
+            project: ProjectArg::new("unused"),
+            url: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_file_is_written_only_from_a_valid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("users.db");
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(
+            &bad,
+            "endpoints:\n  - name: /a\n    allowed: [client]\n  - name: /b\n    allowed: [admin]\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", load(&args(bad, db.clone())).await.unwrap_err());
+        assert!(
+            e.contains("endpoints[1] (/b): unknown user type `admin`"),
+            "{e}"
+        );
+        assert!(e.contains("nothing was written"), "{e}");
+        assert!(
+            !db.exists(),
+            "an invalid file must not even create the database"
+        );
+
+        let shipped = crate::paths::root().join("db_config.yaml");
+        let first = load(&args(shipped.clone(), db.clone())).await.unwrap();
+        assert_eq!(first.version, 1);
+        assert!(
+            first.diff.added.contains(&"/users anonymous".to_string()),
+            "{:?}",
+            first.diff
+        );
+        assert!(first.diff.removed.is_empty());
+        let again = load(&args(shipped, db.clone())).await.unwrap();
+        assert_eq!(again.version, 1, "an identical table keeps its version");
+        assert!(again.diff.added.is_empty() && again.diff.removed.is_empty());
+    }
+}

@@ -8,6 +8,7 @@ use crate::commands::{build, up};
 use crate::engine::{self, Engine};
 
 #[derive(Debug, Clone, clap::Args)]
+#[group(skip)] // `up::Args` is flattened in: two groups named `Args` would clash.
 pub struct Args {
     #[command(flatten)]
     pub up: up::Args,
