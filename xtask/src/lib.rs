@@ -53,12 +53,28 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compile static release binaries and build one FROM-scratch image per service.
+    ///
+    /// One `cargo build --release --locked --target x86_64-unknown-linux-gnu` with +crt-static,
+    /// a check that each binary is static, then one image per service from an in-memory context
+    /// (containerfiles/<svc>/CONTAINERFILE and the binary), tagged chefcito-<svc>:latest and
+    /// :<git short sha>[-dirty]. An image whose inputs did not change is kept as it is.
     Build(build::Args),
     /// Start the cluster (or bring it up to date): network, volumes, containers gated on health.
+    ///
+    /// Needs the images (`cargo xtask build`). Containers start in dependency order, each level
+    /// once the previous one is healthy; only the gateway is published, on 127.0.0.1:8000 by
+    /// default. Running it again keeps unchanged containers, recreates changed ones and removes
+    /// containers of services that no longer exist. Ends with the status table and the URL.
     Up(up::Args),
     /// Stop and remove the cluster's containers and network (volumes kept unless --volumes).
+    ///
+    /// The data of stateful services stays in their volumes for the next `up`; `--volumes`
+    /// deletes it together with the cluster's secrets.
     Down(down::Args),
     /// Build, then up: the main command. Without a Docker Engine, runs local processes instead.
+    ///
+    /// Native mode (no engine, or --native): debug builds run on 127.0.0.1 with their data
+    /// under target/chefcito-native/, logs merged in the terminal; Ctrl-C stops them all.
     Run(run::Args),
     /// Show each service's state, health, published URL and image.
     Status(status::Args),
@@ -67,8 +83,17 @@ pub enum Command {
     /// Prepare this machine: check toolchain, components and engine, fetch crates.
     Install(install::Args),
     /// Validate a permissions file (db_config.yaml) and load it into the users service.
+    ///
+    /// The whole file is checked first; any problem is listed with its entry and nothing is
+    /// written. Then the running users service of --project replaces its table in one
+    /// transaction (or --db writes a users database file directly). Prints the rows added and
+    /// removed and the table's new version.
     LoadDb(load_db::Args),
     /// Run the checks and tests (what CI runs); --e2e adds the Docker and journey tests.
+    ///
+    /// cargo fmt --check, clippy -D warnings, cargo nextest run. With --e2e or CI=true also:
+    /// build the images, the Docker tests of xtask, and the client journeys against an isolated
+    /// cluster on ephemeral ports, removed afterwards with its volumes.
     Test(test::Args),
     /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster.
     BenchPlatform(bench::Args),

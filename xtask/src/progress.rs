@@ -8,12 +8,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// One spinner line per item, `name` as its prefix.
 pub fn line(multi: &MultiProgress, name: &str, width: usize) -> ProgressBar {
     let bar = multi.add(ProgressBar::new_spinner());
-    let style = ProgressStyle::with_template(&format!(
-        "{{spinner:.cyan}} {{prefix:{width}.bold}}  {{wide_msg}}"
-    ))
-    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold}  {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
-    bar.set_prefix(name.to_string());
+    bar.set_prefix(format!("{name:width$}"));
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }

@@ -111,6 +111,7 @@ async fn an_image_is_small_static_non_root_and_health_checked() {
     };
     let bar = indicatif::ProgressBar::hidden();
     let outcome = AssertUnwindSafe(async {
+        xtask::elf::check_static(&paths::release_binary("users")).unwrap();
         let built = image::build(&engine, &request, &bar).await.unwrap();
         assert!(built.rebuilt);
         assert!(built.size <= image::MAX_SIZE, "{} bytes", built.size);
