@@ -237,6 +237,25 @@ mod tests {
         assert!(e.contains("unknown service `nope`"), "{e}");
     }
 
+    /// Tidy check: a service crate that ships a binary must be in the table (and so get an
+    /// image, a container and a place in native mode).
+    #[test]
+    fn every_service_binary_is_in_the_table() {
+        let dir = crate::paths::root().join("services");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.join("src/main.rs").exists() {
+                assert!(
+                    get(&name).is_ok(),
+                    "services/{name} has a binary but no row in xtask/src/services.rs: add one \
+                     (port from chefcito::config::ports, stateful, depends_on) and \
+                     containerfiles/{name}/CONTAINERFILE"
+                );
+            }
+        }
+    }
+
     #[test]
     fn selection_keeps_table_order_without_dependencies() {
         let s = selected(&["gateway".into()]).unwrap();

@@ -119,6 +119,11 @@ pub async fn up(engine: &Engine, args: &Args) -> Result<Report> {
     engine::check_project(project)?;
     let levels = services::levels(&args.services)?;
     let overrides = parse_overrides(&args.env)?;
+    // Every image first: a missing one fails before anything is started.
+    let mut images = HashMap::new();
+    for s in levels.iter().flatten() {
+        images.insert(s.name, image_id(engine, s).await?);
+    }
     let secrets = Secrets::load_or_create(&crate::paths::cluster_dir(project))?;
     ensure_network(engine, project).await?;
     for s in levels.iter().flatten().filter(|s| s.stateful) {
@@ -131,8 +136,8 @@ pub async fn up(engine: &Engine, args: &Args) -> Result<Report> {
             let publish = publish_of(args, s);
             let env = overrides.get(s.name).cloned().unwrap_or_default();
             let secrets = &secrets;
+            let image = images[s.name].clone();
             async move {
-                let image = image_id(engine, s).await?;
                 let spec = Spec::new(project, s, &image, secrets, publish, &env);
                 let (id, action) = converge(engine, &spec).await?;
                 wait_healthy(
@@ -147,16 +152,16 @@ pub async fn up(engine: &Engine, args: &Args) -> Result<Report> {
         });
         containers.extend(try_join_all(jobs).await?);
     }
-    let gateway_url = match containers.contains_key("gateway") {
-        true => {
+    let gateway_url = match levels.iter().flatten().find(|s| s.public) {
+        Some(public) => {
             published_url(
                 engine,
-                &engine::container_name(project, "gateway"),
-                services::get("gateway")?.port,
+                &engine::container_name(project, public.name),
+                public.port,
             )
             .await
         }
-        false => None,
+        None => None,
     };
     Ok(Report {
         gateway_url,
