@@ -200,7 +200,29 @@ async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
             "users must not be published"
         );
 
+        // A container of a service that left the table is an orphan: the next `up` removes it.
+        let ghost = engine::container_name(&project, "ghost");
+        let labels = std::collections::HashMap::from([
+            (engine::PROJECT.to_string(), project.clone()),
+            (engine::SERVICE.to_string(), "ghost".to_string()),
+        ]);
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(engine::image_latest("users")),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let options = bollard::query_parameters::CreateContainerOptions {
+            name: Some(ghost.clone()),
+            ..Default::default()
+        };
+        engine
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .unwrap();
+
         let second = up::up(&engine, &up_args(&project)).await.unwrap();
+        assert_eq!(second.orphans_removed, [ghost]);
         for (svc, (id, action)) in &second.containers {
             assert_eq!(*action, up::Action::Kept, "{svc}");
             assert_eq!(*id, first.containers[svc].0, "{svc} was recreated");
