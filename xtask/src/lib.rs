@@ -20,6 +20,7 @@
 //! engine are labelled `chefcito.project=<project>` and nothing without that label is ever
 //! touched. Cluster secrets: see [`secrets`].
 
+pub mod cargo;
 pub mod cluster;
 pub mod commands;
 pub mod containerfile;

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use xshell::{Shell, cmd};
 
 use crate::commands::logs::print_line;
 use crate::paths;
@@ -46,10 +45,9 @@ pub async fn run(names: &[String], gateway_port: u16, timeout: Duration) -> Resu
         .flat_map(|s| ["-p".to_string(), s.name.to_string()])
         .collect();
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let sh = Shell::new()?;
-        sh.change_dir(paths::root());
-        let cargo = crate::commands::build::cargo();
-        cmd!(sh, "{cargo} build --locked {packages...}")
+        let sh = crate::cargo::shell()?;
+        crate::cargo::cmd(&sh, &["build", "--locked"])
+            .args(&packages)
             .run()
             .map_err(|e| anyhow::anyhow!("{e}: fix the compile errors above and run again"))
     })

@@ -9,7 +9,7 @@
 
 use anyhow::{Result, bail};
 use indicatif::MultiProgress;
-use xshell::{Shell, cmd};
+use xshell::cmd;
 
 use crate::engine::{self, Engine};
 use crate::image::{self, Image};
@@ -128,8 +128,7 @@ pub fn read_containerfile(s: &Service) -> Result<String> {
 
 /// The one release build of the selected services, static for the image target.
 pub fn cargo_build_static(services: &[&str]) -> Result<()> {
-    let sh = Shell::new()?;
-    sh.change_dir(paths::root());
+    let sh = crate::cargo::shell()?;
     let _flags = sh.push_env(
         "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
         "-C target-feature=+crt-static",
@@ -139,33 +138,24 @@ pub fn cargo_build_static(services: &[&str]) -> Result<()> {
         .flat_map(|s| ["-p".to_string(), s.to_string()])
         .collect();
     let target = paths::IMAGE_TARGET;
-    let cargo = cargo();
-    cmd!(
-        sh,
-        "{cargo} build --release --locked --target {target} {packages...}"
-    )
-    .run()
-    .map_err(|e| {
-        anyhow::anyhow!("{e}: fix the compile errors above, then run `cargo xtask build` again")
-    })?;
+    crate::cargo::cmd(&sh, &["build", "--release", "--locked", "--target", target])
+        .args(&packages)
+        .run()
+        .map_err(|e| {
+            anyhow::anyhow!("{e}: fix the compile errors above, then run `cargo xtask build` again")
+        })?;
     for s in services {
         crate::elf::check_static(&paths::release_binary(s))?;
     }
     Ok(())
 }
 
-/// The cargo that runs xtask (so that a rustup toolchain override applies to it too).
-pub fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 /// `<git short sha>`, with `-dirty` when the work tree has uncommitted changes; `dev` outside
 /// git.
 pub fn version_tag() -> String {
-    let Ok(sh) = Shell::new() else {
+    let Ok(sh) = crate::cargo::shell() else {
         return "dev".into();
     };
-    sh.change_dir(paths::root());
     let Ok(sha) = cmd!(sh, "git rev-parse --short HEAD")
         .quiet()
         .ignore_stderr()

@@ -7,9 +7,7 @@
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::commands::build::cargo;
 use crate::engine::Engine;
-use crate::paths;
 use crate::util::table;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -37,7 +35,7 @@ fn version(sh: &Shell, program: &str, args: &[&str]) -> Option<String> {
 }
 
 fn toolchain(sh: &Shell) -> Vec<Check> {
-    let cargo = cargo();
+    let cargo = crate::cargo::program();
     let static_libc = [
         "/usr/lib/x86_64-linux-gnu/libc.a",
         "/usr/lib64/libc.a",
@@ -81,8 +79,7 @@ fn toolchain(sh: &Shell) -> Vec<Check> {
 }
 
 pub async fn run(args: &Args) -> Result<()> {
-    let sh = Shell::new()?;
-    sh.change_dir(paths::root());
+    let sh = crate::cargo::shell()?;
     let mut checks = toolchain(&sh);
     if !args.check {
         for c in checks.iter().filter(|c| c.found.is_none()) {
@@ -138,8 +135,7 @@ pub async fn run(args: &Args) -> Result<()> {
         );
     }
     if !args.check {
-        let cargo = cargo();
-        cmd!(sh, "{cargo} fetch --locked").run().map_err(|e| {
+        crate::cargo::cmd(&sh, &["fetch", "--locked"]).run().map_err(|e| {
             anyhow::anyhow!(
                 "{e}: check the network access to crates.io, then run `cargo xtask install` again"
             )

@@ -11,11 +11,10 @@
 //! happened.
 
 use anyhow::{Context, Result, bail};
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
 use crate::commands::{ProjectArg, build, down, up};
 use crate::engine::Engine;
-use crate::paths;
 use crate::progress::paint;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -31,32 +30,37 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
 }
 
 fn sh() -> Result<Shell> {
-    let sh = Shell::new()?;
-    sh.change_dir(paths::root());
-    Ok(sh)
+    crate::cargo::shell()
 }
 
 pub async fn run(args: &Args) -> Result<()> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let cargo = build::cargo();
     let sh = sh()?;
     step("cargo fmt --all --check", || {
-        cmd!(sh, "{cargo} fmt --all --check")
+        crate::cargo::cmd(&sh, &["fmt", "--all", "--check"])
             .run()
             .context("formatting differs: run `cargo fmt --all`")
     })?;
     step(
         "cargo clippy --workspace --all-targets --locked -- -D warnings",
         || {
-            Ok(cmd!(
-                sh,
-                "{cargo} clippy --workspace --all-targets --locked -- -D warnings"
+            Ok(crate::cargo::cmd(
+                &sh,
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
             )
             .run()?)
         },
     )?;
     step("cargo nextest run --workspace --locked", || {
-        Ok(cmd!(sh, "{cargo} nextest run --workspace --locked").run()?)
+        Ok(crate::cargo::cmd(&sh, &["nextest", "run", "--workspace", "--locked"]).run()?)
     })?;
     if args.e2e || ci {
         e2e(ci).await?;
@@ -79,14 +83,23 @@ async fn e2e(ci: bool) -> Result<()> {
     })?;
     println!("{}", paint(4, "==> cargo xtask build"));
     build::run(&build::Args::default()).await?;
-    let cargo = build::cargo();
     let sh = sh()?;
     step(
         "Docker tests (cargo nextest run -p xtask --test docker --run-ignored only)",
         || {
-            Ok(cmd!(
-                sh,
-                "{cargo} nextest run --locked -p xtask --test docker --run-ignored only"
+            Ok(crate::cargo::cmd(
+                &sh,
+                &[
+                    "nextest",
+                    "run",
+                    "--locked",
+                    "-p",
+                    "xtask",
+                    "--test",
+                    "docker",
+                    "--run-ignored",
+                    "only",
+                ],
             )
             .run()?)
         },
@@ -116,15 +129,24 @@ async fn journeys(engine: &Engine, project: &str) -> Result<()> {
     let report = up::up(engine, &up::Args::ephemeral(project)).await?;
     let url = report.gateway_url.context("the gateway is not published")?;
     println!("gateway: {url}");
-    let cargo = build::cargo();
     let sh = sh()?;
     let _url = sh.push_env("CHEFCITO_E2E_URL", &url);
     step(
         "journeys (cargo nextest run -p gateway --test e2e --run-ignored only)",
         || {
-            Ok(cmd!(
-                sh,
-                "{cargo} nextest run --locked -p gateway --test e2e --run-ignored only"
+            Ok(crate::cargo::cmd(
+                &sh,
+                &[
+                    "nextest",
+                    "run",
+                    "--locked",
+                    "-p",
+                    "gateway",
+                    "--test",
+                    "e2e",
+                    "--run-ignored",
+                    "only",
+                ],
             )
             .run()?)
         },
