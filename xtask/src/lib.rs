@@ -98,6 +98,8 @@ pub enum Command {
     Test(test::Args),
     /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster.
     BenchPlatform(bench::Args),
+    /// What CI runs: `install --check`, then `test --e2e`.
+    Ci(ci::Args),
 }
 
 /// Runs a parsed command line.
@@ -113,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::LoadDb(a) => load_db::run(&a).await.map(drop),
         Command::Test(a) => test::run(&a).await,
         Command::BenchPlatform(a) => bench::run(&a).await,
+        Command::Ci(a) => ci::run(&a).await,
     }
 }
 

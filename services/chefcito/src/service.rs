@@ -215,7 +215,11 @@ fn default_description(status: StatusCode) -> String {
 pub fn init_tracing(args: &ServeArgs) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal: container logs and files stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     let result = if args.log_format == "json" {
         builder.json().try_init()
     } else {

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod ci;
 pub mod down;
 pub mod install;
 pub mod load_db;
