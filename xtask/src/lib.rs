@@ -75,7 +75,8 @@ pub enum Command {
     /// Build, then up: the main command. Without a Docker Engine, runs local processes instead.
     ///
     /// Native mode (no engine, or --native): debug builds run on 127.0.0.1 with their data
-    /// under target/chefcito-native/, logs merged in the terminal; Ctrl-C stops them all.
+    /// under target/chefcito-native/<project>/, logs merged in the terminal; Ctrl-C stops them
+    /// all.
     Run(run::Args),
     /// Show each service's state, health, published URL and image.
     Status(status::Args),

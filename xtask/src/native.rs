@@ -2,8 +2,8 @@
 //!
 //! Debug builds (`cargo build`, quick and shared with the tests), each process with the
 //! cluster's environment except that it listens on `127.0.0.1:<port>` and reaches its
-//! dependencies there too, data in `target/chefcito-native/<svc>/`, secrets in
-//! `target/chefcito-native/secrets.json`. Started in dependency order and gated on each
+//! dependencies there too, data in `target/chefcito-native/<project>/<svc>/`, secrets in
+//! `target/chefcito-native/<project>/secrets.json`. Started in dependency order and gated on each
 //! service's `/health`; the output is merged with coloured prefixes; Ctrl-C (or one service
 //! dying) stops them all.
 
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::commands::logs::print_line;
 use crate::paths;
@@ -24,10 +25,11 @@ use crate::services::{self, Service};
 /// The environment of `service` in native mode.
 pub fn environment(
     service: &Service,
+    project: &str,
     gateway_port: u16,
     secrets: &Secrets,
 ) -> BTreeMap<String, String> {
-    let data = paths::native_dir().join(service.name);
+    let data = paths::native_dir(project).join(service.name);
     let mut env = service.environment("127.0.0.1", &data.display().to_string(), secrets, |_| {
         "127.0.0.1".into()
     });
@@ -37,47 +39,60 @@ pub fn environment(
     env
 }
 
-pub async fn run(names: &[String], gateway_port: u16, timeout: Duration) -> Result<()> {
+pub async fn run(
+    names: &[String],
+    project: &str,
+    gateway_port: u16,
+    timeout: Duration,
+) -> Result<()> {
+    let mut signals = StopSignals::install()?;
     let levels = services::levels(names)?;
     let all: Vec<&'static Service> = levels.iter().flatten().copied().collect();
     let packages: Vec<String> = all
         .iter()
         .flat_map(|s| ["-p".to_string(), s.name.to_string()])
         .collect();
-    tokio::task::spawn_blocking(move || -> Result<()> {
+    let build = tokio::task::spawn_blocking(move || -> Result<()> {
         let sh = crate::cargo::shell()?;
         crate::cargo::cmd(&sh, &["build", "--locked"])
             .args(&packages)
             .run()
             .map_err(|e| anyhow::anyhow!("{e}: fix the compile errors above and run again"))
-    })
-    .await??;
-    let secrets = Secrets::load_or_create(&paths::native_dir())?;
+    });
+    tokio::select! {
+        built = build => built??,
+        _ = signals.recv() => return Ok(()),
+    }
+    let secrets = Secrets::load_or_create(&paths::native_dir(project))?;
     let width = all.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut children: Vec<(&'static Service, Child)> = Vec::new();
-    let started = start_all(
-        &levels,
-        gateway_port,
-        &secrets,
-        width,
-        timeout,
-        &mut children,
-    )
-    .await;
-    if let Err(e) = started {
-        stop(&mut children).await;
-        return Err(e);
+    // `None`: stopped during start-up, which is a normal end.
+    let started = tokio::select! {
+        started = start_all(&levels, project, gateway_port, &secrets, width, timeout, &mut children) => Some(started),
+        _ = signals.recv() => None,
+    };
+    match started {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            stop(&mut children).await;
+            return Err(e);
+        }
+        None => {
+            stop(&mut children).await;
+            return Ok(());
+        }
     }
     println!(
         "\nall services are up; gateway: http://127.0.0.1:{gateway_port}  (Ctrl-C stops them all)"
     );
-    let outcome = watch(&mut children).await;
+    let outcome = watch(&mut children, &mut signals).await;
     stop(&mut children).await;
     outcome
 }
 
 async fn start_all(
     levels: &[Vec<&'static Service>],
+    project: &str,
     gateway_port: u16,
     secrets: &Secrets,
     width: usize,
@@ -86,7 +101,7 @@ async fn start_all(
 ) -> Result<()> {
     for level in levels {
         for s in level {
-            let env = environment(s, gateway_port, secrets);
+            let env = environment(s, project, gateway_port, secrets);
             std::fs::create_dir_all(&env["DATA_DIR"])
                 .with_context(|| format!("creating {}", env["DATA_DIR"]))?;
             let binary = paths::debug_binary(s.name);
@@ -169,28 +184,36 @@ async fn wait_healthy(
     }
 }
 
-/// Ctrl-C, or SIGTERM (a process killed by a signal it does not handle would leave its
-/// children running).
-async fn interrupted() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+/// Ctrl-C or SIGTERM. Registered before anything starts: a signal xtask does not handle
+/// would kill it on the spot and leave its services running, and a stop asked for during
+/// start-up must not be lost.
+struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! { _ = self.interrupt.recv() => {}, _ = self.terminate.recv() => {} }
+    }
 }
 
 /// Until Ctrl-C, SIGTERM or one service exits.
-async fn watch(children: &mut [(&'static Service, Child)]) -> Result<()> {
+async fn watch(
+    children: &mut [(&'static Service, Child)],
+    signals: &mut StopSignals,
+) -> Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let stop = interrupted();
-    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = &mut stop => {
+            _ = signals.recv() => {
                 println!("\nstopping…");
                 return Ok(());
             }
@@ -230,12 +253,12 @@ mod tests {
     #[test]
     fn loopback_wiring() {
         let secrets = Secrets::generate().unwrap();
-        let gw = environment(services::get("gateway").unwrap(), 9000, &secrets);
+        let gw = environment(services::get("gateway").unwrap(), "p", 9000, &secrets);
         assert_eq!(gw["BIND"], "127.0.0.1:9000");
         assert_eq!(gw["USERS_URL"], "http://127.0.0.1:8001");
-        let users = environment(services::get("users").unwrap(), 9000, &secrets);
+        let users = environment(services::get("users").unwrap(), "p", 9000, &secrets);
         assert_eq!(users["BIND"], "127.0.0.1:8001");
-        assert!(users["DATA_DIR"].ends_with("target/chefcito-native/users"));
+        assert!(users["DATA_DIR"].ends_with("target/chefcito-native/p/users"));
         assert_eq!(users["INTERNAL_TOKEN"], gw["INTERNAL_TOKEN"]);
     }
 }

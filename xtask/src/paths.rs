@@ -37,9 +37,10 @@ pub fn cluster_dir(project: &str) -> PathBuf {
     target_dir().join("chefcito").join(project)
 }
 
-/// Native mode's state: data directories and secrets, `target/chefcito-native/`.
-pub fn native_dir() -> PathBuf {
-    target_dir().join("chefcito-native")
+/// Native mode's state for a project: data directories and secrets,
+/// `target/chefcito-native/<project>/`.
+pub fn native_dir(project: &str) -> PathBuf {
+    target_dir().join("chefcito-native").join(project)
 }
 
 /// `containerfiles/<svc>/CONTAINERFILE`.

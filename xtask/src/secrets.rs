@@ -7,7 +7,7 @@
 //! containers stays stable. They are never printed; `Debug` hides them. `down --volumes`
 //! deletes the file with the data (a fresh cluster gets fresh secrets). Labels were rejected:
 //! anyone who can list containers would read them, and they would vanish with the containers.
-//! Native mode keeps its own file in `target/chefcito-native/`.
+//! Native mode keeps its own file in `target/chefcito-native/<project>/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -39,6 +39,7 @@ pub async fn run(args: &Args) -> Result<()> {
     }
     crate::native::run(
         &args.up.services,
+        &args.up.project.project,
         args.up.port,
         std::time::Duration::from_secs(args.up.timeout),
     )

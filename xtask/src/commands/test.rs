@@ -10,6 +10,8 @@
 //! against it (`CHEFCITO_E2E_URL`), and remove that cluster with its volumes whatever
 //! happened.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
@@ -33,7 +35,54 @@ fn sh() -> Result<Shell> {
     crate::cargo::shell()
 }
 
+/// Tests passed and failed over every nextest run of this command.
+static PASSED: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// `cargo nextest run --locked <args>`, adding its JUnit totals to the tally.
+fn nextest(sh: &Shell, args: &[&str]) -> Result<()> {
+    let junit = crate::paths::target_dir().join("nextest/default/junit.xml");
+    let _ = std::fs::remove_file(&junit);
+    let outcome = crate::cargo::cmd(sh, &["nextest", "run", "--locked"])
+        .args(args)
+        .run();
+    if let Some((tests, failed)) = std::fs::read_to_string(&junit)
+        .ok()
+        .as_deref()
+        .and_then(junit_totals)
+    {
+        PASSED.fetch_add(tests.saturating_sub(failed), Ordering::Relaxed);
+        FAILED.fetch_add(failed, Ordering::Relaxed);
+    }
+    Ok(outcome?)
+}
+
+/// `(tests, failures + errors)` from the root element of a JUnit report.
+fn junit_totals(xml: &str) -> Option<(u64, u64)> {
+    let root = &xml[xml.find("<testsuites")?..];
+    let root = &root[..root.find('>')?];
+    let attr = |name: &str| -> Option<u64> {
+        let start = root.find(&format!(" {name}=\""))? + name.len() + 3;
+        root[start..].split('"').next()?.parse().ok()
+    };
+    Some((
+        attr("tests")?,
+        attr("failures").unwrap_or(0) + attr("errors").unwrap_or(0),
+    ))
+}
+
 pub async fn run(args: &Args) -> Result<()> {
+    let outcome = checks_and_tests(args).await;
+    // The closing line CI reads: every test that ran, whatever stage stopped the run.
+    println!(
+        "xtask: {} passed, {} failed",
+        PASSED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed)
+    );
+    outcome
+}
+
+async fn checks_and_tests(args: &Args) -> Result<()> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let sh = sh()?;
     step("cargo fmt --all --check", || {
@@ -60,7 +109,7 @@ pub async fn run(args: &Args) -> Result<()> {
         },
     )?;
     step("cargo nextest run --workspace --locked", || {
-        Ok(crate::cargo::cmd(&sh, &["nextest", "run", "--workspace", "--locked"]).run()?)
+        nextest(&sh, &["--workspace"])
     })?;
     if args.e2e || ci {
         e2e(ci).await?;
@@ -87,21 +136,10 @@ async fn e2e(ci: bool) -> Result<()> {
     step(
         "Docker tests (cargo nextest run -p xtask --test docker --run-ignored only)",
         || {
-            Ok(crate::cargo::cmd(
+            nextest(
                 &sh,
-                &[
-                    "nextest",
-                    "run",
-                    "--locked",
-                    "-p",
-                    "xtask",
-                    "--test",
-                    "docker",
-                    "--run-ignored",
-                    "only",
-                ],
+                &["-p", "xtask", "--test", "docker", "--run-ignored", "only"],
             )
-            .run()?)
         },
     )?;
     let project = format!("e2e-{}", std::process::id());
@@ -134,21 +172,10 @@ async fn journeys(engine: &Engine, project: &str) -> Result<()> {
     step(
         "journeys (cargo nextest run -p gateway --test e2e --run-ignored only)",
         || {
-            Ok(crate::cargo::cmd(
+            nextest(
                 &sh,
-                &[
-                    "nextest",
-                    "run",
-                    "--locked",
-                    "-p",
-                    "gateway",
-                    "--test",
-                    "e2e",
-                    "--run-ignored",
-                    "only",
-                ],
+                &["-p", "gateway", "--test", "e2e", "--run-ignored", "only"],
             )
-            .run()?)
         },
     )
     .map_err(|e| {
@@ -165,4 +192,16 @@ async fn journeys(engine: &Engine, project: &str) -> Result<()> {
         bail!("no containers were started");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_junit_totals() {
+        let xml = r#"<?xml version="1.0"?><testsuites name="nextest-run" tests="184" failures="2" errors="1" uuid="x"><testsuite/></testsuites>"#;
+        assert_eq!(junit_totals(xml), Some((184, 3)));
+        assert_eq!(junit_totals("<nothing/>"), None);
+    }
 }
