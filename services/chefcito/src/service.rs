@@ -153,11 +153,16 @@ async fn request_context(req: Request, next: Next) -> Response {
         )
         .await;
     let _enter = span.enter();
-    tracing::info!(
-        status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        "handled"
+    let (status, ms) = (
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3,
     );
+    // Probes arrive every few seconds from the container engine: keep them out of the way.
+    if matches!(path.as_str(), "/health" | "/ready") && status < 400 {
+        tracing::debug!(status, ms, "handled");
+    } else {
+        tracing::info!(status, ms, "handled");
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
