@@ -39,7 +39,9 @@
 //!   Google sign-in (client contract H1). Only `client` and `restaurant` can be chosen.
 //! * **Refresh tokens** are 32 random bytes, stored only as SHA-256 hashes, grouped in a
 //!   family per sign-in. Each use rotates the token; presenting a used one again means it was
-//!   copied, so the whole family is revoked (and both holders must sign in again). Expired
+//!   copied, so the whole family is revoked (and both holders must sign in again) — except
+//!   within 10 s of the rotation, when it is a second tab refreshing at the same moment: that
+//!   call gets a 401 and the session lives on. Expired
 //!   tokens are pruned when sessions start; presenting a pruned one is a plain 401.
 //! * **Phone numbers and communications.** The original pushed the phone number to the
 //!   communications service on sign-up and update, after committing, so a failure of that call

@@ -162,7 +162,7 @@ impl Users {
                 tracing::warn!("a used refresh token was presented again: session revoked");
                 Err(Error::RefreshTokenReused)
             }
-            Rotation::Unknown | Rotation::Expired | Rotation::Revoked => {
+            Rotation::Unknown | Rotation::Expired | Rotation::Revoked | Rotation::Superseded => {
                 Err(Error::InvalidRefreshToken)
             }
         }

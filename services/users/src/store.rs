@@ -186,9 +186,17 @@ pub enum Rotation {
     Expired,
     /// Its session was signed out or revoked.
     Revoked,
-    /// It had been used already: someone else holds a copy, so the whole session is revoked.
+    /// It was rotated moments ago (within [`REUSE_GRACE_SECS`]): a concurrent refresh from
+    /// another tab of the same client, not a stolen copy. Refused, session kept.
+    Superseded,
+    /// It had been used already, longer ago: someone else holds a copy, so the whole session
+    /// is revoked.
     Reused,
 }
+
+/// How long after its rotation a refresh token may be presented again without being taken
+/// for a stolen copy. Two tabs refreshing at once would otherwise sign the user out.
+pub const REUSE_GRACE_SECS: i64 = 10;
 
 /// Checks the presented token and, if valid, marks it used and stores its successor, all in
 /// one write transaction: of two concurrent refreshes with the same token exactly one rotates,
@@ -227,7 +235,10 @@ pub async fn rotate(
         if revoked_at.is_some() {
             return Ok(Rotation::Revoked);
         }
-        if used_at.is_some() {
+        if let Some(used_at) = used_at {
+            if now - used_at <= REUSE_GRACE_SECS {
+                return Ok(Rotation::Superseded);
+            }
             revoke(tx, &family, now)?;
             return Ok(Rotation::Reused);
         }
