@@ -55,33 +55,23 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// POSTs JSON (with a bearer token when given) and decodes the 2xx answer.
+async fn post_ok(url: String, token: Option<&str>, body: Value) -> Value {
+    let mut request = client().post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.unwrap().error_for_status().unwrap();
+    answer.json().await.unwrap()
+}
+
 /// Signs up and registers a restaurant through the gateway; returns its uid.
 async fn register(gateway: &str, email: &str) -> String {
-    let http = client();
-    let auth: Value = http
-        .post(format!("{gateway}/auth/signup"))
-        .json(&json!({"email": email, "password": "correct horse"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let credentials = json!({"email": email, "password": "correct horse"});
+    let auth = post_ok(format!("{gateway}/auth/signup"), None, credentials).await;
     let token = auth["idToken"].as_str().unwrap();
-    let user: Value = http
-        .post(format!("{gateway}/users"))
-        .bearer_auth(token)
-        .json(&json!({"user_type": "restaurant", "name": "La Esquina", "number": "1122334455"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let profile = json!({"user_type": "restaurant", "name": "La Esquina", "number": "1122334455"});
+    let user = post_ok(format!("{gateway}/users"), Some(token), profile).await;
     user["localid"].as_str().unwrap().to_string()
 }
 
