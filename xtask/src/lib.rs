@@ -15,6 +15,7 @@
 //! | `load-db --from-file F` | validates a permissions file and loads it into users |
 //! | `test [--e2e]` | fmt, clippy, every test; with `--e2e` (or `CI=true`) the Docker and journey tests |
 //! | `bench-platform` | times up, no-op up, no-op build and down |
+//! | `bench-load` | req/s and latency of the gateway's hot paths on a running cluster |
 //!
 //! The table of services is [`services::SERVICES`]; everything else reads it. Objects on the
 //! engine are labelled `chefcito.project=<project>` and nothing without that label is ever
@@ -99,6 +100,16 @@ pub enum Command {
     Test(test::Args),
     /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster.
     BenchPlatform(bench::Args),
+    /// Load the gateway's hot paths on a running cluster: req/s and latency percentiles.
+    ///
+    /// Signs up and registers --users users (not measured), then runs each scenario for
+    /// --duration seconds with --concurrency workers on one keep-alive client: `health`
+    /// (GET /health), `profile` (GET /users with a token), `anonymous-refused` (GET /users
+    /// without one: 401) and `signin` (argon2id, at most 4 at once). Targets the published
+    /// gateway of --project's Docker cluster, or --url (127.0.0.1, localhost or [::1] only).
+    /// Prints requests, errors, req/s and p50/p90/p99/max per scenario; --json PATH also
+    /// writes them. Fails when any answer had an unexpected status.
+    BenchLoad(bench_load::Args),
     /// What CI runs: `install --check`, then `test --e2e`.
     Ci(ci::Args),
 }
@@ -116,6 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::LoadDb(a) => load_db::run(&a).await.map(drop),
         Command::Test(a) => test::run(&a).await,
         Command::BenchPlatform(a) => bench::run(&a).await,
+        Command::BenchLoad(a) => bench_load::run(&a).await,
         Command::Ci(a) => ci::run(&a).await,
     }
 }
@@ -135,6 +147,8 @@ mod tests {
             "cargo xtask load-db --from-file db_config.yaml --db /tmp/users.db",
             "cargo xtask logs users -f",
             "cargo xtask build users --force",
+            "cargo xtask bench-load --project bench --scenario profile --duration 5 --json r.json",
+            "cargo xtask bench-load --url http://127.0.0.1:8000 --concurrency 8",
         ] {
             let words = line.split_whitespace().skip(1);
             Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{line}: {e}"));

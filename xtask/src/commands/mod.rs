@@ -1,6 +1,7 @@
 //! One module per command, each with its `Args` and a `run` function.
 
 pub mod bench;
+pub mod bench_load;
 pub mod build;
 pub mod ci;
 pub mod down;
