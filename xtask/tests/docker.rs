@@ -23,14 +23,7 @@ where
     let outcome = AssertUnwindSafe(body(engine.clone(), project.clone()))
         .catch_unwind()
         .await;
-    let cleanup = down::down(
-        &engine,
-        &down::Args {
-            project: ProjectArg::new(&project),
-            volumes: true,
-        },
-    )
-    .await;
+    let cleanup = down::down(&engine, &down::Args::of(&project, true)).await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -262,15 +255,9 @@ async fn down_keeps_the_volume_and_its_data() {
     in_project("vol", |engine, project| async move {
         let first = up::up(&engine, &up_args(&project)).await.unwrap();
         let uid = register(first.gateway_url.as_deref().unwrap(), "kept@example.com").await;
-        let report = down::down(
-            &engine,
-            &down::Args {
-                project: ProjectArg::new(&project),
-                volumes: false,
-            },
-        )
-        .await
-        .unwrap();
+        let report = down::down(&engine, &down::Args::of(&project, false))
+            .await
+            .unwrap();
         assert_eq!(
             report.volumes_kept,
             [engine::volume_name(&project, "users")]

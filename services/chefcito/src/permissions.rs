@@ -236,21 +236,29 @@ impl Table {
         }
     }
 
-    /// Whether `user_type` may call `path`: the exact entry if there is one, else the
-    /// `param` entry; no entry at all means no.
-    pub fn allows(&self, path: &str, user_type: UserType) -> bool {
+    /// The types allowed on `path`: the exact entry if there is one, else the `param` entry;
+    /// `None` when neither exists.
+    pub fn allowed(&self, path: &str) -> Option<&BTreeSet<UserType>> {
         let path = if path.len() > 1 {
             path.trim_end_matches('/')
         } else {
             path
         };
-        match self.entries.get(path) {
-            Some(types) => types.contains(&user_type),
-            None => self
-                .entries
-                .get(&param_pattern(path))
-                .is_some_and(|types| types.contains(&user_type)),
-        }
+        self.entries
+            .get(path)
+            .or_else(|| self.entries.get(&param_pattern(path)))
+    }
+
+    /// Whether `user_type` may call `path`; no entry at all means no.
+    pub fn allows(&self, path: &str, user_type: UserType) -> bool {
+        self.allowed(path)
+            .is_some_and(|types| types.contains(&user_type))
+    }
+
+    /// Whether every user type may call `path` (then who is calling does not matter).
+    pub fn open_to_all(&self, path: &str) -> bool {
+        self.allowed(path)
+            .is_some_and(|types| types.len() == UserType::ALL.len())
     }
 
     pub fn len(&self) -> usize {
@@ -311,6 +319,14 @@ endpoints:
         for ty in UserType::ALL {
             assert!(t.allows("/all-allowed", ty));
         }
+    }
+
+    #[test]
+    fn open_to_all_needs_every_type() {
+        let t = mock();
+        assert!(t.open_to_all("/all-allowed"));
+        assert!(!t.open_to_all("/both-allowed"));
+        assert!(!t.open_to_all("/unknown"));
     }
 
     #[test]

@@ -98,17 +98,7 @@ impl Identity {
         let kind: UserKind = self
             .client
             .get(&self.users.at(&["user", uid, "type"]))
-            .await
-            .map_err(|e| {
-                // Any uid has a type, so a 4xx here (a wrong internal token, say) is our
-                // configuration's fault, not the caller's: do not hand it back as theirs.
-                if e.status.is_client_error() {
-                    tracing::error!(status = %e.status, description = %e.description, "user type lookup refused");
-                    ApiError::bad_gateway("The users service refused the gateway")
-                } else {
-                    e
-                }
-            })?;
+            .await?;
         if kind.user_type != UserType::Anonymous {
             let mut types = self.types.lock().unwrap();
             if types.len() >= CACHE_PRUNE_AT {

@@ -204,13 +204,16 @@ async fn type_lookups_and_table_reads_carry_the_internal_token() {
 async fn a_refused_type_lookup_is_the_gateways_problem_not_the_callers() {
     let env = Env::with_table(&shipped_with("/users", "[client]")).await;
     env.users.register("ana", "client");
-    env.users.data.lock().unwrap().fail_with = Some(403);
-    let (status, body) = env.get_as("/users", "ana").await;
-    assert_eq!(status, 502, "{body}");
-    assert_eq!(body["description"], "The users service refused the gateway");
     env.users.data.lock().unwrap().fail_with = Some(401);
     let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 502, "{body}");
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("refused our credentials"),
+        "{body}"
+    );
     env.users.data.lock().unwrap().fail_with = Some(500);
     let (status, _) = env.get_as("/users", "ana").await;
     assert_eq!(status, 502);

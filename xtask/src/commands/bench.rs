@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::commands::{ProjectArg, build, down, up};
+use crate::commands::{build, down, up};
 use crate::engine::Engine;
 use crate::util::table;
 
@@ -26,10 +26,7 @@ async fn timed<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<(T,
 pub async fn run(args: &Args) -> Result<()> {
     let engine = Engine::connect().await?;
     let project = format!("bench-{}", std::process::id());
-    let down_args = down::Args {
-        project: ProjectArg::new(&project),
-        volumes: true,
-    };
+    let down_args = down::Args::of(&project, true);
     let mut rows = Vec::new();
     for round in 1..=args.rounds.max(1) {
         let result = round_of(&engine, &project, &down_args).await;
@@ -65,10 +62,7 @@ async fn round_of(engine: &Engine, project: &str, down_args: &down::Args) -> Res
     let (_, first) = timed(up::up(engine, &up_args)).await?;
     let (_, again) = timed(up::up(engine, &up_args)).await?;
     let (_, build) = timed(build::run(&build::Args::default())).await?;
-    let keep = down::Args {
-        project: ProjectArg::new(project),
-        volumes: false,
-    };
+    let keep = down::Args::of(project, false);
     let (_, down) = timed(down::down(engine, &keep)).await?;
     Ok([first, again, build, down])
 }

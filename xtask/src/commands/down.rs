@@ -18,6 +18,16 @@ pub struct Args {
     pub volumes: bool,
 }
 
+impl Args {
+    /// `down` of `project`, removing its volumes too when `volumes`.
+    pub fn of(project: &str, volumes: bool) -> Args {
+        Args {
+            project: ProjectArg::new(project),
+            volumes,
+        }
+    }
+}
+
 /// What `down` did.
 #[derive(Debug, Clone, Default)]
 pub struct Report {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::commands::{ProjectArg, build, down, up};
+use crate::commands::{build, down, up};
 use crate::engine::Engine;
 use crate::progress::paint;
 
@@ -148,14 +148,7 @@ async fn e2e(ci: bool) -> Result<()> {
         paint(4, &format!("==> cluster {project} (ephemeral ports)"))
     );
     let outcome = journeys(&engine, &project).await;
-    let cleanup = down::down(
-        &engine,
-        &down::Args {
-            project: ProjectArg::new(&project),
-            volumes: true,
-        },
-    )
-    .await;
+    let cleanup = down::down(&engine, &down::Args::of(&project, true)).await;
     outcome?;
     cleanup.with_context(|| {
         format!("removing the e2e cluster: `cargo xtask down --volumes --project {project}`")

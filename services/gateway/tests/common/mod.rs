@@ -190,6 +190,19 @@ fn envelope(status: u16, description: &str, endpoint: &str) -> Response {
         .into_response()
 }
 
+/// The answer forced by `fail_with`. The real users service gives 401 on these routes only
+/// for a wrong internal token, and marks it so (chefcito's internal-token gate).
+fn failure(status: u16, endpoint: &str) -> Response {
+    let mut response = envelope(status, "fake failure", endpoint);
+    if status == 401 {
+        response.headers_mut().insert(
+            chefcito::service::INTERNAL_TOKEN_REFUSED_HEADER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
 fn record(data: &Shared, headers: &HeaderMap, call: String, body: Option<&Value>) -> Option<u16> {
     let mut d = data.lock().unwrap();
     d.calls.push(call);
@@ -224,7 +237,7 @@ async fn user_type(
     Path(uid): Path<String>,
 ) -> Response {
     if let Some(status) = record(&data, &headers, format!("GET /user/{uid}/type"), None) {
-        return envelope(status, "fake failure", "/user");
+        return failure(status, "/user");
     }
     let d = data.lock().unwrap();
     let t = d
@@ -241,7 +254,7 @@ async fn get_user(
     Path(uid): Path<String>,
 ) -> Response {
     if let Some(status) = record(&data, &headers, format!("GET /user/{uid}"), None) {
-        return envelope(status, "fake failure", "/user");
+        return failure(status, "/user");
     }
     match data.lock().unwrap().users.get(&uid) {
         Some((_, profile)) => Json(profile.clone()).into_response(),
@@ -256,7 +269,7 @@ async fn put_user(
     Json(body): Json<Value>,
 ) -> Response {
     if let Some(status) = record(&data, &headers, format!("PUT /user/{uid}"), Some(&body)) {
-        return envelope(status, "fake failure", "/user");
+        return failure(status, "/user");
     }
     let mut d = data.lock().unwrap();
     let Some((_, profile)) = d.users.get_mut(&uid) else {
@@ -276,7 +289,7 @@ async fn post_users(
     Json(body): Json<Value>,
 ) -> Response {
     if let Some(status) = record(&data, &headers, "POST /users".into(), Some(&body)) {
-        return envelope(status, "fake failure", "/users");
+        return failure(status, "/users");
     }
     let t = body["user_type"].as_str().unwrap_or("").to_string();
     if t != "client" && t != "restaurant" {
@@ -300,7 +313,7 @@ async fn auth_action(
     Json(body): Json<Value>,
 ) -> Response {
     if let Some(status) = record(&data, &headers, format!("POST /auth/{action}"), Some(&body)) {
-        return envelope(status, "fake failure", "/auth");
+        return failure(status, "/auth");
     }
     if body["password"] == "wrong" {
         return envelope(401, "Wrong e-mail or password", &format!("/auth/{action}"));
