@@ -57,3 +57,51 @@ pub struct Session {
     pub local_id: String,
     pub email: String,
 }
+
+/// E-mail and password: the body of sign-up and sign-in, from the client through the gateway
+/// to the users service (Firebase's extra keys such as `returnSecureToken` are ignored).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// A refresh token: the body of refresh and sign-out. Firebase's token endpoint spells it
+/// `refresh_token`, so both spellings are read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    #[serde(rename = "refreshToken", alias = "refresh_token")]
+    pub refresh_token: String,
+}
+
+/// A profile registration as the users service takes it; the gateway fills `localid` and
+/// `email` from the verified token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewUser {
+    pub localid: String,
+    /// An external provider's token may carry no e-mail (phone sign-in): null is stored as `""`.
+    pub email: Option<String>,
+    pub user_type: String,
+    pub name: String,
+    pub phone_number: String,
+}
+
+/// E3's body, passed on as is: both keys must be present (the mobile app always sends both,
+/// H13); `null` or `""` keeps the stored value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProfileUpdate {
+    // `deserialize_with` makes serde require the key even though the type is an `Option`.
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub phone: Option<String>,
+}
+
+/// Many users at once (listings enrich their rows with one call, never one per row).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsersBatch {
+    pub localids: Vec<String>,
+}

@@ -121,6 +121,111 @@ impl Client {
     }
 }
 
+/// One downstream service: the shared client plus the service's base URL. Paths are built
+/// from segments, each percent-encoded, so that an id taken from a request can never change
+/// the path it is put in (`../permissions` stays one segment).
+#[derive(Clone, Debug)]
+pub struct Downstream {
+    client: Client,
+    base: reqwest::Url,
+}
+
+impl Downstream {
+    /// `base` is the service's base URL, e.g. `http://users:8001`.
+    pub fn new(client: Client, base: &str) -> anyhow::Result<Downstream> {
+        let url = reqwest::Url::parse(base.trim_end_matches('/'))
+            .map_err(|e| anyhow::anyhow!("{base:?} is not a URL: {e}"))?;
+        if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
+            anyhow::bail!("{base:?} cannot be a service base URL (expected http://host:port)");
+        }
+        Ok(Downstream { client, base: url })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The base URL as configured (no trailing slash).
+    pub fn base(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    /// `segments` appended to the base path, e.g. `["user", uid, "type"]`.
+    pub fn url(&self, segments: &[&str]) -> String {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("checked in new")
+            .pop_if_empty()
+            .extend(segments);
+        url.into()
+    }
+
+    /// [`Downstream::url`] with a query string (repeated keys for sequences).
+    pub fn url_with_query<Q: Serialize + ?Sized>(
+        &self,
+        segments: &[&str],
+        query: &Q,
+    ) -> Result<String, ApiError> {
+        let mut url = self.url(segments);
+        let encoded = serde_html_form::to_string(query)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("query does not encode: {e}")))?;
+        if !encoded.is_empty() {
+            url.push('?');
+            url.push_str(&encoded);
+        }
+        Ok(url)
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
+        self.client.get(&self.url(segments)).await
+    }
+
+    pub async fn get_query<Q: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &Q,
+    ) -> Result<T, ApiError> {
+        self.client
+            .get(&self.url_with_query(segments, query)?)
+            .await
+    }
+
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.client.post(&self.url(segments), body).await
+    }
+
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        self.client.put(&self.url(segments), body).await
+    }
+
+    pub async fn delete<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
+        self.client
+            .call::<(), T>(Method::DELETE, &self.url(segments), None)
+            .await
+    }
+
+    /// A raw answer (status, headers, body) for proxies and conditional requests.
+    pub async fn raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<Raw, ApiError> {
+        self.client
+            .raw(method, &self.url(segments), body, headers)
+            .await
+    }
+}
+
 /// Maps a raw answer onto a decoded value or an [`ApiError`].
 pub fn decode<T: DeserializeOwned>(url: &str, raw: Raw) -> Result<T, ApiError> {
     let target = service_name(url);
@@ -180,6 +285,31 @@ fn service_name(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_cannot_escape_their_segment() {
+        let u = Downstream::new(Client::new(None), "http://users:8001/").unwrap();
+        assert_eq!(
+            u.url(&["user", "../permissions?x", "type"]),
+            "http://users:8001/user/..%2Fpermissions%3Fx/type"
+        );
+        assert_eq!(u.url(&["users"]), "http://users:8001/users");
+        let dots = u.url(&["user", "..", "type"]);
+        assert!(dots.starts_with("http://users:8001/user/"), "{dots}");
+        assert_eq!(
+            u.url_with_query(
+                &["venues"],
+                &[
+                    ("characteristics", "Pizzas"),
+                    ("characteristics", "Sushi & co")
+                ]
+            )
+            .unwrap(),
+            "http://users:8001/venues?characteristics=Pizzas&characteristics=Sushi+%26+co"
+        );
+        assert!(Downstream::new(Client::new(None), "users:8001").is_err());
+        assert!(Downstream::new(Client::new(None), "mailto:x@y").is_err());
+    }
 
     #[test]
     fn names_the_service_from_the_url() {

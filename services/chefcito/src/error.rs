@@ -1,9 +1,9 @@
 //! The error every handler returns, and the JSON envelope it becomes on the wire.
 //!
 //! The original system answered `{"description": "...", "endpoint": "<path>"}`; we keep that
-//! envelope but with correct status codes (spec §2). The handler does not know the request
-//! path, so [`ApiError`] renders with an empty `endpoint` and marks the response; the
-//! [`crate::service`] layer fills in the path. Server-side failures (5xx) are logged with their
+//! envelope but with correct status codes (spec §2). The request path comes from the request
+//! context that [`crate::service`] keeps for the task handling the request, so the envelope is
+//! serialised once, where the error becomes a response. Server-side failures (5xx) are logged with their
 //! cause and answered with a generic text: SQL or internal error text never leaves a service.
 
 use axum::http::StatusCode;
@@ -115,10 +115,10 @@ impl From<crate::db::DbError> for ApiError {
     }
 }
 
-/// Marker put in the extensions of an error response so that the envelope layer can fill
-/// in `endpoint` with the request path.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingEnvelope(pub Envelope);
+/// Marker put in the extensions of a response whose body already is the envelope, so that the
+/// service layer leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Enveloped;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -132,20 +132,13 @@ impl IntoResponse for ApiError {
                 }
             }
         }
-        envelope_response(
-            self.status,
-            Envelope {
-                description: self.description,
-                endpoint: String::new(),
-                detail: self.detail,
-            },
-        )
+        let envelope = Envelope {
+            description: self.description,
+            endpoint: crate::service::current_path().unwrap_or_default(),
+            detail: self.detail,
+        };
+        let mut response = (self.status, axum::Json(&envelope)).into_response();
+        response.extensions_mut().insert(Enveloped);
+        response
     }
-}
-
-/// Builds an envelope response; the endpoint is filled in later by the service layer.
-pub(crate) fn envelope_response(status: StatusCode, envelope: Envelope) -> Response {
-    let mut response = (status, axum::Json(&envelope)).into_response();
-    response.extensions_mut().insert(PendingEnvelope(envelope));
-    response
 }

@@ -28,8 +28,11 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod jwks;
+pub mod outbox;
 pub mod permissions;
 pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use error::{ApiError, Result};

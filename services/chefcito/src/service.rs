@@ -1,26 +1,31 @@
 //! What every service does the same way: `/health` and `/ready`, request ids, request logs,
-//! the error envelope, the body limit, the internal token, panics turned into 500s, graceful
-//! shutdown, and the `healthcheck` subcommand for container health checks.
+//! the error envelope, body limits, a server-side timeout, the internal token, panics turned
+//! into 500s, graceful shutdown, and the `healthcheck` subcommand for container health checks.
 //!
 //! A service builds its routes, then calls [`finish`] inside its `app(state)`, so that tests
 //! driving `app()` in-process see exactly what production serves. Its `main` calls [`run`].
+//!
+//! Exposure is explicit and has no default ([`Exposure`]): an internal service either checks
+//! the internal token on every call, or — started without one — listens on loopback only and
+//! refuses peers that are not on loopback. Nothing a configuration forgets can open it up.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::config::{Secret, ServeArgs};
 use crate::db::Db;
-use crate::error::{Envelope, PendingEnvelope, envelope_response};
+use crate::error::{Envelope, Enveloped};
 use crate::{ApiError, INTERNAL_TOKEN_HEADER, REQUEST_ID_HEADER};
 
 /// Header marking a 401 given because the internal token was missing or wrong, so that the
@@ -30,28 +35,93 @@ pub const INTERNAL_TOKEN_REFUSED_HEADER: &str = "x-chefcito-internal-token-refus
 /// Largest request body any service accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
+/// Longest a request may take inside a service before it is answered 408 (the internal
+/// client gives up after 10 s, so a service never works on for a caller that has left).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(9);
+
+/// How long `/health` waits for the store before calling the service unhealthy.
+const HEALTH_DB_TIMEOUT: Duration = Duration::from_secs(2);
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST: RequestContext;
+}
+
+#[derive(Clone)]
+struct RequestContext {
+    id: String,
+    path: String,
 }
 
 /// The id of the request being handled on this task, for propagation to downstream calls.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST.try_with(|c| c.id.clone()).ok()
+}
+
+/// The path of the request being handled on this task (the envelope's `endpoint`).
+pub(crate) fn current_path() -> Option<String> {
+    REQUEST.try_with(|c| c.path.clone()).ok()
 }
 
 /// An extra readiness condition (beyond the database answering): `Err` says what is missing.
 pub type ReadyCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
-/// How a service is exposed.
-#[derive(Clone, Default)]
+/// Whether a service faces the public or only other services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The gateway: open to everyone.
+    Public,
+    /// Every other service: reachable only with the internal token.
+    Internal,
+}
+
+/// Who may call a service. No `Default`: every service says it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// Open to everyone (the gateway only).
+    Public,
+    /// Every route but `/health` and `/ready` requires this token.
+    Internal(Secret),
+    /// An internal service started without a token: served on loopback only, and callers that
+    /// are not on loopback are refused (development without a cluster).
+    LoopbackOnly,
+}
+
+impl std::fmt::Debug for Exposure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Exposure::Public => "Public",
+            Exposure::Internal(_) => "Internal(***)",
+            Exposure::LoopbackOnly => "LoopbackOnly",
+        })
+    }
+}
+
+impl Exposure {
+    /// The exposure of a service of `role` configured with `token`.
+    pub fn of(role: Role, token: Option<Secret>) -> Exposure {
+        match (role, token) {
+            (Role::Public, _) => Exposure::Public,
+            (Role::Internal, Some(token)) => Exposure::Internal(token),
+            (Role::Internal, None) => Exposure::LoopbackOnly,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The exposure these options give a service of `role`.
+    pub fn exposure(&self, role: Role) -> Exposure {
+        Exposure::of(role, self.internal_token.clone())
+    }
+}
+
+/// How a service is served (no `Default`: the exposure must be chosen).
+#[derive(Clone)]
 pub struct Options {
     pub name: &'static str,
-    /// The database checked by readiness.
+    /// The database checked by readiness and health.
     pub db: Option<Db>,
-    /// When set, every route but `/health` and `/ready` requires this token (internal
-    /// services); `None` for the public gateway.
-    pub internal_token: Option<Secret>,
+    pub exposure: Exposure,
     /// What else must hold before the service takes traffic (e.g. the gateway's permission
     /// table has been loaded).
     pub ready: Option<ReadyCheck>,
@@ -62,54 +132,112 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("name", &self.name)
             .field("db", &self.db)
+            .field("exposure", &self.exposure)
             .finish_non_exhaustive()
     }
 }
 
+/// Marks the answers of the probes, so that the request log keeps them at debug level.
+#[derive(Clone, Copy)]
+struct Probe;
+
 /// Adds the standard routes and layers to a service's router.
 pub fn finish(router: Router, options: Options) -> Router {
-    let db = options.db.clone();
-    let check = options.ready.clone();
-    let name = options.name;
-    let mut router = router
-        .fallback(|| async { ApiError::not_found("Not found") })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    if let Some(token) = options.internal_token.clone() {
-        router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
-            let token = token.clone();
-            async move { require_internal_token(token, req, next).await }
-        }));
-    }
+    let Options {
+        name,
+        db,
+        exposure,
+        ready,
+    } = options;
+    let mut router = router.fallback(|| async { ApiError::not_found("Not found") });
+    router = match exposure {
+        Exposure::Public => router,
+        Exposure::Internal(token) => {
+            router.layer(middleware::from_fn(move |req: Request, next: Next| {
+                let token = token.clone();
+                async move { require_internal_token(&token, req, next).await }
+            }))
+        }
+        Exposure::LoopbackOnly => router.layer(middleware::from_fn(require_loopback_peer)),
+    };
+    let health_db = db.clone();
     router
-        .route("/health", get(move || async move { axum::Json(serde_json::json!({"status": "ok", "service": name})) }))
+        .route(
+            "/health",
+            get(move || {
+                let db = health_db.clone();
+                async move { health(name, db).await }
+            }),
+        )
         .route(
             "/ready",
             get(move || {
-                let (db, check) = (db.clone(), check.clone());
-                async move {
-                    if let Some(db) = db
-                        && !db.ping().await
-                    {
-                        return ApiError::unavailable("Database is not ready").into_response();
-                    }
-                    if let Some(check) = check
-                        && let Err(missing) = check().await
-                    {
-                        return ApiError::unavailable(format!("Not ready: {missing}")).into_response();
-                    }
-                    axum::Json(serde_json::json!({"status": "ready"})).into_response()
-                }
+                let (db, check) = (db.clone(), ready.clone());
+                async move { readiness(db, check).await }
             }),
         )
+        // Innermost to outermost: limits and timeout next to the handlers, then panics, then
+        // the envelope for errors made below the handlers, then the request context the
+        // envelope and downstream calls read, the request log and the request id.
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("handler panicked");
+                ApiError::internal(anyhow::anyhow!("panic")).into_response()
+            },
+        ))
         .layer(middleware::from_fn(envelope))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            tracing::error!("handler panicked");
-            ApiError::internal(anyhow::anyhow!("panic")).into_response()
-        }))
         .layer(middleware::from_fn(request_context))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(log_response)
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(drop_unsafe_request_id))
 }
 
-async fn require_internal_token(token: Secret, req: Request, next: Next) -> Response {
+/// Liveness includes the store: a service whose store cannot serve reads is not alive, so the
+/// container engine (and Kubernetes) restart it.
+async fn health(name: &'static str, db: Option<Db>) -> Response {
+    if let Some(db) = db {
+        let answered = tokio::time::timeout(HEALTH_DB_TIMEOUT, db.ping()).await;
+        if !matches!(answered, Ok(true)) {
+            tracing::error!("health: the database does not answer reads");
+            return ApiError::unavailable("The database does not answer").into_response();
+        }
+    }
+    let mut response =
+        axum::Json(serde_json::json!({"status": "ok", "service": name})).into_response();
+    response.extensions_mut().insert(Probe);
+    response
+}
+
+async fn readiness(db: Option<Db>, check: Option<ReadyCheck>) -> Response {
+    if let Some(db) = db
+        && !db.ping().await
+    {
+        return ApiError::unavailable("Database is not ready").into_response();
+    }
+    if let Some(check) = check
+        && let Err(missing) = check().await
+    {
+        return ApiError::unavailable(format!("Not ready: {missing}")).into_response();
+    }
+    let mut response = axum::Json(serde_json::json!({"status": "ready"})).into_response();
+    response.extensions_mut().insert(Probe);
+    response
+}
+
+async fn require_internal_token(token: &Secret, req: Request, next: Next) -> Response {
     let given = req
         .headers()
         .get(INTERNAL_TOKEN_HEADER)
@@ -117,15 +245,32 @@ async fn require_internal_token(token: Secret, req: Request, next: Next) -> Resp
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.expose().as_bytes())) {
         next.run(req).await
     } else {
-        let mut response = ApiError::unauthorized(
-            "This service is internal: the internal token is missing or wrong",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(INTERNAL_TOKEN_REFUSED_HEADER, HeaderValue::from_static("1"));
-        response
+        refused_internal("This service is internal: the internal token is missing or wrong")
     }
+}
+
+/// Without a token, only loopback peers are served. In-process calls (tests driving `app()`)
+/// carry no peer address and count as local.
+async fn require_loopback_peer(req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if peer.is_none_or(|ip| ip.is_loopback()) {
+        next.run(req).await
+    } else {
+        refused_internal(
+            "This service is internal and has no INTERNAL_TOKEN: it serves loopback callers only",
+        )
+    }
+}
+
+fn refused_internal(description: &str) -> Response {
+    let mut response = ApiError::unauthorized(description).into_response();
+    response
+        .headers_mut()
+        .insert(INTERNAL_TOKEN_REFUSED_HEADER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Compares secrets without leaking their common prefix length through timing.
@@ -133,85 +278,97 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Request id in (or made up), request id out, one log line per request.
-async fn request_context(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
+/// Whether a client's request id may be kept: it ends up verbatim in log lines, so only a
+/// short run of safe characters is (anything else could forge log lines).
+pub fn is_safe_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// An unsafe `x-request-id` is dropped, so that a fresh one is made up for the request.
+async fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let unsafe_id = req.headers().get_all(REQUEST_ID_HEADER).iter().count() > 1
+        || req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .is_some_and(|v| !v.to_str().is_ok_and(is_safe_request_id));
+    if unsafe_id {
+        req.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    req
+}
+
+fn request_id_of<B>(req: &axum::http::Request<B>) -> String {
+    req.headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let started = Instant::now();
-    let span = tracing::info_span!("request", id = %id, %method, %path);
-    let mut response = REQUEST_ID
-        .scope(
-            id.clone(),
-            tracing::Instrument::instrument(next.run(req), span.clone()),
-        )
-        .await;
-    let _enter = span.enter();
-    let (status, ms) = (
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1e3,
-    );
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!("request", id = %request_id_of(req), method = %req.method(), path = %req.uri().path())
+}
+
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+    let (status, ms) = (response.status().as_u16(), latency.as_secs_f64() * 1e3);
     // Probes arrive every few seconds from the container engine: keep them out of the way.
-    if matches!(path.as_str(), "/health" | "/ready") && status < 400 {
+    if response.extensions().get::<Probe>().is_some() {
         tracing::debug!(status, ms, "handled");
     } else {
         tracing::info!(status, ms, "handled");
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
-    response
 }
 
-/// Fills `endpoint` in error envelopes, and wraps errors produced outside our handlers
-/// (405 from the router, for instance) in the envelope too.
+/// Makes the request id and path available to downstream calls and error envelopes.
+async fn request_context(req: Request, next: Next) -> Response {
+    let context = RequestContext {
+        id: request_id_of(&req),
+        path: req.uri().path().to_string(),
+    };
+    REQUEST.scope(context, next.run(req)).await
+}
+
+/// Wraps errors produced outside our handlers (405 from the router, 408 from the timeout,
+/// 413 from the body limit) in the envelope. Errors our handlers made are already enveloped
+/// (serialised once, by [`ApiError`]); every header of the original answer is kept.
 async fn envelope(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Enveloped>().is_some()
+    {
         return response;
     }
-    let pending = response.extensions().get::<PendingEnvelope>().cloned();
-    let mut envelope_body = match pending {
-        Some(PendingEnvelope(e)) => e,
-        None => {
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            if is_json {
-                return response;
-            }
-            Envelope {
-                description: default_description(status),
-                endpoint: String::new(),
-                detail: None,
-            }
-        }
-    };
-    envelope_body.endpoint = path;
-    let headers = response.headers().clone();
-    let mut new = envelope_response(status, envelope_body);
-    for (name, value) in headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            new.headers_mut().insert(name.clone(), value.clone());
-        }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
     }
-    new.extensions_mut().remove::<PendingEnvelope>();
-    new
+    let (mut parts, _) = response.into_parts();
+    let body = Envelope {
+        description: default_description(status),
+        endpoint: current_path().unwrap_or_default(),
+        detail: None,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn default_description(status: StatusCode) -> String {
     match status {
         StatusCode::METHOD_NOT_ALLOWED => "Method not allowed on this path".into(),
         StatusCode::PAYLOAD_TOO_LARGE => "Request body is too large".into(),
+        StatusCode::REQUEST_TIMEOUT => "The request took too long and was abandoned".into(),
         s => s.canonical_reason().unwrap_or("Request failed").into(),
     }
 }
@@ -245,9 +402,11 @@ pub enum Command {
 
 /// `main` of a service: `healthcheck` probes and exits; otherwise logs are set up, `build`
 /// makes the router (opening stores, loading keys) and it is served until SIGTERM or Ctrl-C.
+/// An internal service without an internal token is bound to loopback whatever `BIND` says.
 pub fn run<F, Fut>(
     command: Option<Command>,
     args: &ServeArgs,
+    role: Role,
     default_port: u16,
     build: F,
 ) -> std::process::ExitCode
@@ -255,7 +414,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<Router>>,
 {
-    let addr = args.addr(default_port);
+    let addr = listen_addr(args, role, default_port);
     if let Some(Command::Healthcheck) = command {
         return match healthcheck(addr) {
             Ok(()) => std::process::ExitCode::SUCCESS,
@@ -266,6 +425,12 @@ where
         };
     }
     init_tracing(args);
+    if args.exposure(role) == Exposure::LoopbackOnly {
+        tracing::warn!(
+            %addr,
+            "INTERNAL_TOKEN is not set: this internal service listens on loopback only and serves local callers only; set INTERNAL_TOKEN to serve other hosts"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -284,6 +449,17 @@ where
     }
 }
 
+/// Where a service listens: `BIND` or its default port, moved to loopback for an internal
+/// service that has no internal token.
+pub fn listen_addr(args: &ServeArgs, role: Role, default_port: u16) -> SocketAddr {
+    let addr = args.addr(default_port);
+    if args.exposure(role) == Exposure::LoopbackOnly && !addr.ip().is_loopback() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}
+
 /// Serves `router` on `addr` until SIGTERM or Ctrl-C, letting requests in flight finish.
 pub async fn serve(addr: SocketAddr, router: Router) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -292,9 +468,12 @@ pub async fn serve(addr: SocketAddr, router: Router) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -378,8 +557,12 @@ mod tests {
             router,
             Options {
                 name: "test",
-                internal_token: token.map(Secret::new),
-                ..Options::default()
+                db: None,
+                exposure: match token {
+                    Some(t) => Exposure::Internal(Secret::new(t)),
+                    None => Exposure::Public,
+                },
+                ready: None,
             },
         )
     }
@@ -492,8 +675,9 @@ mod tests {
             Router::new(),
             Options {
                 name: "t",
+                db: None,
+                exposure: Exposure::Public,
                 ready: Some(check),
-                ..Options::default()
             },
         );
         let (status, _, body) = call(app.clone(), get_req("/ready")).await;

@@ -7,7 +7,7 @@ use axum::routing::get;
 use chefcito::REQUEST_ID_HEADER;
 use chefcito::client::Client;
 use chefcito::config::Secret;
-use chefcito::service::{Options, finish};
+use chefcito::service::{Exposure, Options, finish};
 
 async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -31,8 +31,9 @@ async fn request_id_and_internal_token_reach_the_downstream_service() {
         echo,
         Options {
             name: "downstream",
-            internal_token: Some(Secret::new("t0k")),
-            ..Options::default()
+            db: None,
+            exposure: Exposure::Internal(Secret::new("t0k")),
+            ready: None,
         },
     ))
     .await;
@@ -54,7 +55,9 @@ async fn request_id_and_internal_token_reach_the_downstream_service() {
         ),
         Options {
             name: "upstream",
-            ..Options::default()
+            db: None,
+            exposure: Exposure::Public,
+            ready: None,
         },
     ))
     .await;

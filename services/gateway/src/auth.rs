@@ -7,7 +7,7 @@
 //! handled the `POST /users`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -15,11 +15,9 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chefcito::ApiError;
 use chefcito::api::UserKind;
-use chefcito::client::Client;
+use chefcito::client::Downstream;
 use chefcito::jwks::{Claims, Verifier, bearer};
 use chefcito::permissions::UserType;
-
-use crate::UsersUrl;
 
 /// How long a registered user's type is trusted without asking the users service again.
 pub const TYPE_TTL: Duration = Duration::from_secs(30);
@@ -56,16 +54,14 @@ impl Credential {
 #[derive(Debug)]
 pub struct Identity {
     verifier: Verifier,
-    client: Client,
-    users: Arc<UsersUrl>,
+    users: Downstream,
     types: Mutex<HashMap<String, (UserType, Instant)>>,
 }
 
 impl Identity {
-    pub fn new(verifier: Verifier, client: Client, users: Arc<UsersUrl>) -> Identity {
+    pub fn new(verifier: Verifier, users: Downstream) -> Identity {
         Identity {
             verifier,
-            client,
             users,
             types: Mutex::new(HashMap::new()),
         }
@@ -95,10 +91,7 @@ impl Identity {
         {
             return Ok(user_type);
         }
-        let kind: UserKind = self
-            .client
-            .get(&self.users.at(&["user", uid, "type"]))
-            .await?;
+        let kind: UserKind = self.users.get(&["user", uid, "type"]).await?;
         if kind.user_type != UserType::Anonymous {
             let mut types = self.types.lock().unwrap();
             if types.len() >= CACHE_PRUNE_AT {

@@ -61,7 +61,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use chefcito::client::Client;
+use chefcito::client::{Client, Downstream};
 use chefcito::jwks::{Verifier, VerifierConfig};
 
 pub mod auth;
@@ -115,36 +115,10 @@ impl Config {
 /// Shared state of every handler (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct State {
-    pub client: Client,
-    pub users: Arc<UsersUrl>,
+    /// The internal services the gateway calls (one field per service).
+    pub users: Downstream,
     pub identity: Arc<auth::Identity>,
     pub permissions: Arc<permissions::PermissionStore>,
-}
-
-/// Builds URLs on the users service with each path segment percent-encoded, so that a user
-/// id can never change the path it is put in.
-#[derive(Debug)]
-pub struct UsersUrl(reqwest::Url);
-
-impl UsersUrl {
-    pub fn new(base: &str) -> anyhow::Result<UsersUrl> {
-        let url = reqwest::Url::parse(base.trim_end_matches('/'))
-            .map_err(|e| anyhow::anyhow!("USERS_URL {base:?} is not a URL: {e}"))?;
-        if url.cannot_be_a_base() {
-            anyhow::bail!("USERS_URL {base:?} cannot be a base URL");
-        }
-        Ok(UsersUrl(url))
-    }
-
-    /// `segments` appended to the base path, e.g. `["user", uid, "type"]`.
-    pub fn at(&self, segments: &[&str]) -> String {
-        let mut url = self.0.clone();
-        url.path_segments_mut()
-            .expect("checked in new")
-            .pop_if_empty()
-            .extend(segments);
-        url.into()
-    }
 }
 
 impl State {
@@ -167,14 +141,11 @@ impl State {
             },
             client.http().clone(),
         );
-        let users = Arc::new(UsersUrl::new(&config.users_url)?);
+        let users = Downstream::new(client.clone(), &config.users_url)
+            .map_err(|e| anyhow::anyhow!("USERS_URL: {e}"))?;
         Ok(State {
-            identity: Arc::new(auth::Identity::new(verifier, client.clone(), users.clone())),
-            permissions: Arc::new(permissions::PermissionStore::new(
-                client.clone(),
-                users.clone(),
-            )),
-            client,
+            identity: Arc::new(auth::Identity::new(verifier, users.clone())),
+            permissions: Arc::new(permissions::PermissionStore::new(users.clone())),
             users,
         })
     }
@@ -206,8 +177,9 @@ pub fn app(state: State) -> Router {
         router,
         chefcito::service::Options {
             name: "gateway",
+            db: None,
+            exposure: chefcito::service::Exposure::Public,
             ready: Some(ready),
-            ..Default::default()
         },
     );
     // Outermost, so that pre-flights never meet the guard and every answer (the envelope's
@@ -255,17 +227,5 @@ mod tests {
             "http://users:8001.evil.example/jwks.json",
         ]);
         assert!(!c.jwks_is_internal());
-    }
-
-    #[test]
-    fn user_ids_cannot_escape_their_segment() {
-        let u = UsersUrl::new("http://users:8001/").unwrap();
-        assert_eq!(
-            u.at(&["user", "../permissions?x", "type"]),
-            "http://users:8001/user/..%2Fpermissions%3Fx/type"
-        );
-        assert_eq!(u.at(&["users"]), "http://users:8001/users");
-        let dots = u.at(&["user", "..", "type"]);
-        assert!(dots.starts_with("http://users:8001/user/"), "{dots}");
     }
 }

@@ -19,6 +19,7 @@ fn main() -> std::process::ExitCode {
     chefcito::service::run(
         cli.command,
         &cli.config.serve,
+        chefcito::service::Role::Public,
         chefcito::config::ports::GATEWAY,
         || gateway::build(&cli.config),
     )

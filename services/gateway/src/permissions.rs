@@ -12,18 +12,16 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chefcito::ApiError;
-use chefcito::client::{Client, decode};
+use chefcito::client::{Downstream, decode};
 use chefcito::permissions::{Table, UserType, VersionedPermissions};
 use reqwest::{Method, StatusCode};
 
-use crate::UsersUrl;
 use crate::auth::{Credential, Verified};
 
 /// The last table read, shared by every request.
 #[derive(Debug)]
 pub struct PermissionStore {
-    client: Client,
-    users: Arc<UsersUrl>,
+    users: Downstream,
     current: RwLock<Option<Loaded>>,
 }
 
@@ -35,9 +33,8 @@ struct Loaded {
 }
 
 impl PermissionStore {
-    pub fn new(client: Client, users: Arc<UsersUrl>) -> PermissionStore {
+    pub fn new(users: Downstream) -> PermissionStore {
         PermissionStore {
-            client,
             users,
             current: RwLock::new(None),
         }
@@ -59,7 +56,7 @@ impl PermissionStore {
 
     /// Reads the table from the users service; returns whether it changed.
     pub async fn refresh(&self) -> Result<bool, ApiError> {
-        let url = self.users.at(&["permissions"]);
+        let url = self.users.url(&["permissions"]);
         let etag = self
             .current
             .read()
@@ -69,8 +66,8 @@ impl PermissionStore {
         let headers: Vec<(&str, &str)> =
             etag.iter().map(|e| ("if-none-match", e.as_str())).collect();
         let raw = self
-            .client
-            .raw::<()>(Method::GET, &url, None, &headers)
+            .users
+            .raw::<()>(Method::GET, &["permissions"], None, &headers)
             .await?;
         if raw.status == StatusCode::NOT_MODIFIED {
             return Ok(false);

@@ -99,13 +99,17 @@ async fn the_profile_has_data_and_starting_points() {
 }
 
 #[tokio::test]
-async fn an_unregistered_profile_is_404() {
+async fn a_signed_in_user_who_never_registered_gets_an_empty_profile_not_an_error() {
+    // As the original: the mobile app reads E2 right after sign-in and handles no error there.
     let env = Env::start().await;
     let (status, body) = env.get_as("/users", "ghost").await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({"description": "User not found", "endpoint": "/users"})
+        json!({
+            "data": {"localid": "ghost", "email": "ghost@example.com", "name": "", "phone_number": ""},
+            "points": {"user": "ghost", "total": 0, "level": "Novato"}
+        })
     );
 }
 

@@ -138,9 +138,16 @@ async fn sign_up_register_read_update_refresh() {
     assert_eq!(signed_in["localId"], uid.as_str());
     let token = signed_in["idToken"].as_str().unwrap().to_string();
 
-    // Not registered yet: signed in, but no profile.
+    // Not registered yet: signed in, an empty profile with the account's e-mail.
     let (status, body) = c.get("/users", Some(&token)).await;
-    assert_eq!(status, 404, "{body}");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["data"]["email"].as_str(),
+            body["data"]["name"].as_str()
+        ),
+        (Some("pepe@example.com"), Some(""))
+    );
 
     // E1, as the restaurant portal sends it.
     let registration =

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chefcito::ApiError;
-use chefcito::api::{Session, UserData, UserKind};
+use chefcito::api::{Session, UserData, UserKind, UsersBatch};
 use chefcito::extract::{Json, Path};
 use chefcito::permissions::Permissions;
 
@@ -43,6 +43,7 @@ pub fn routes() -> Router<State> {
         .route("/auth/signout", post(sign_out))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/users", post(register))
+        .route("/users/batch", post(users_batch))
         .route("/user/{uid}", get(user).put(update_user))
         .route("/user/{uid}/type", get(user_type))
         .route("/permissions", get(permissions).put(replace_permissions))
@@ -93,6 +94,13 @@ async fn register(
 
 async fn user(Extract(s): Extract<State>, Path(uid): Path<String>) -> Result<Json<UserData>> {
     Ok(Json(s.users.user(&uid).await?))
+}
+
+async fn users_batch(
+    Extract(s): Extract<State>,
+    Json(body): Json<UsersBatch>,
+) -> Result<Json<Vec<UserData>>> {
+    Ok(Json(s.users.users(body.localids).await?))
 }
 
 async fn update_user(

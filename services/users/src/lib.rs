@@ -57,7 +57,7 @@ use anyhow::Context;
 use axum::Router;
 use chefcito::config::{Secret, ServeArgs};
 use chefcito::permissions::Permissions;
-use chefcito::service::{Options, finish};
+use chefcito::service::{Exposure, Options, Role, finish};
 
 pub mod http;
 pub mod model;
@@ -120,7 +120,7 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct State {
     pub users: Arc<Users>,
-    pub internal_token: Option<Secret>,
+    pub exposure: Exposure,
 }
 
 impl State {
@@ -148,7 +148,7 @@ impl State {
         }
         Ok(State {
             users: Arc::new(users),
-            internal_token: config.serve.internal_token.clone(),
+            exposure: config.serve.exposure(Role::Internal),
         })
     }
 }
@@ -158,7 +158,7 @@ pub fn app(state: State) -> Router {
     let options = Options {
         name: "users",
         db: Some(state.users.db().clone()),
-        internal_token: state.internal_token.clone(),
+        exposure: state.exposure.clone(),
         ready: None,
     };
     finish(http::routes().with_state(state), options)

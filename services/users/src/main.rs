@@ -20,6 +20,7 @@ fn main() -> std::process::ExitCode {
     chefcito::service::run(
         cli.command,
         &cli.config.serve,
+        chefcito::service::Role::Internal,
         chefcito::config::ports::USERS,
         || users::build(&cli.config),
     )

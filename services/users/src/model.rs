@@ -3,7 +3,6 @@
 
 use chefcito::permissions::UserType;
 use rand::Rng;
-use serde::Deserialize;
 
 /// Shortest accepted password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -33,7 +32,13 @@ pub enum Rejected {
     InvalidUid,
     #[error("Invalid permissions: {}", .0.join("; "))]
     InvalidPermissions(Vec<String>),
+    #[error("Too many users in one batch: at most {MAX_BATCH} ids")]
+    BatchTooLarge,
 }
+
+/// Most ids one `POST /users/batch` may ask for (a listing page of 1,000 rows at most has
+/// that many distinct users).
+pub const MAX_BATCH: usize = 1000;
 
 /// An e-mail address, lower-cased so that comparisons ignore case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,42 +121,7 @@ pub fn parse_registrable_type(raw: &str) -> Result<UserType, Rejected> {
     }
 }
 
-/// `POST /auth/signup` and `/auth/signin` bodies (Firebase's extra keys such as
-/// `returnSecureToken` are ignored).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Credentials {
-    pub email: String,
-    pub password: String,
-}
-
-/// `POST /auth/refresh` and `/auth/signout` bodies; Firebase's token endpoint spells it
-/// `refresh_token`, so both spellings are read.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RefreshRequest {
-    #[serde(rename = "refreshToken", alias = "refresh_token")]
-    pub refresh_token: String,
-}
-
-/// `POST /users`: the gateway fills `localid` and `email` from the verified token.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Registration {
-    pub localid: String,
-    /// An external provider's token may carry no e-mail (phone sign-in): null is stored as `""`.
-    pub email: Option<String>,
-    pub user_type: String,
-    pub name: String,
-    pub phone_number: String,
-}
-
-/// `PUT /user/{uid}`: null, absent or `""` keeps the stored value (the original's rule; the
-/// mobile app always sends both keys).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ProfileUpdate {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub phone: Option<String>,
-}
+pub use chefcito::api::{Credentials, NewUser as Registration, ProfileUpdate, RefreshRequest};
 
 /// A registered user as stored: `users` plus `users_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]

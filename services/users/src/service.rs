@@ -235,6 +235,18 @@ impl Users {
             .ok_or(Error::UserNotFound)
     }
 
+    /// The registered users among `uids`, in one read (listings enrich their rows with it).
+    pub async fn users(&self, uids: Vec<String>) -> Result<Vec<UserData>> {
+        if uids.len() > model::MAX_BATCH {
+            return Err(Rejected::BatchTooLarge.into());
+        }
+        Ok(store::profiles(&self.db, uids)
+            .await?
+            .into_iter()
+            .map(UserData::from)
+            .collect())
+    }
+
     /// Updates name and phone; a null or empty value keeps what is stored.
     pub async fn update(&self, uid: &str, update: ProfileUpdate) -> Result<UserData> {
         let keep_if_empty = |v: Option<String>| v.filter(|s| !s.is_empty());

@@ -288,6 +288,17 @@ pub async fn revoke_session(db: &Db, token_hash: String, now: i64) -> Result<boo
 // ---------------------------------------------------------------------------------------------
 // Profiles
 
+/// A profile from `uid, email, user_type, name, phone_number`.
+fn profile_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
+    Ok(Profile {
+        uid: r.get(0)?,
+        email: r.get(1)?,
+        user_type: user_type_of(r.get(2)?)?,
+        name: r.get(3)?,
+        phone_number: r.get(4)?,
+    })
+}
+
 fn load_profile(conn: &Connection, uid: &str) -> rusqlite::Result<Option<Profile>> {
     // LEFT JOIN: a `users` row without data reads as empty name and phone, as the original did.
     conn.query_row(
@@ -295,15 +306,7 @@ fn load_profile(conn: &Connection, uid: &str) -> rusqlite::Result<Option<Profile
          FROM users u LEFT JOIN users_data d ON d.uid = u.uid
          WHERE u.uid = ?1",
         [uid],
-        |r| {
-            Ok(Profile {
-                uid: r.get(0)?,
-                email: r.get(1)?,
-                user_type: user_type_of(r.get(2)?)?,
-                name: r.get(3)?,
-                phone_number: r.get(4)?,
-            })
-        },
+        profile_row,
     )
     .optional()
 }
@@ -333,6 +336,24 @@ pub async fn profile(db: &Db, uid: &str) -> Result<Option<Profile>, DbError> {
     let uid = uid.to_string();
     db.read(move |conn| load_profile(conn, &uid).map_err(DbError::from))
         .await
+}
+
+/// The registered profiles among `uids`, in the order asked, each once.
+pub async fn profiles(db: &Db, uids: Vec<String>) -> Result<Vec<Profile>, DbError> {
+    let ids = serde_json::to_string(&uids).unwrap_or_else(|_| "[]".into());
+    db.read(move |conn| {
+        let mut stmt = conn.prepare_cached(
+            "SELECT u.uid, u.email, u.user_type, coalesce(d.name, ''), coalesce(d.phone_number, '')
+             FROM (SELECT value AS uid, min(key) AS position FROM json_each(?1) GROUP BY value) asked
+             JOIN users u ON u.uid = asked.uid
+             LEFT JOIN users_data d ON d.uid = u.uid
+             ORDER BY asked.position",
+        )?;
+        let rows = stmt.query_map([ids], profile_row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(DbError::from)
+    })
+    .await
 }
 
 /// The registered type of `uid`, `None` when not registered.

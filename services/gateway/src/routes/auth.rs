@@ -5,25 +5,10 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chefcito::ApiError;
-use chefcito::api::Session;
+use chefcito::api::{Credentials, RefreshRequest, Session};
 use chefcito::error::Envelope;
 use chefcito::extract::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-/// E-mail and password.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Credentials {
-    pub email: String,
-    pub password: String,
-}
-
-/// A refresh token (`refresh_token` is accepted too).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RefreshRequest {
-    #[serde(rename = "refreshToken", alias = "refresh_token")]
-    pub refresh_token: String,
-}
+use serde::Serialize;
 
 /// Create an account (e-mail + password) and sign in.
 ///
@@ -72,6 +57,21 @@ pub async fn refresh(
     forward(&state, "refresh", &body).await
 }
 
+/// Sign out: revoke the session (the refresh token's family) on every device that shares it.
+///
+/// ID tokens already issued stay valid until they expire (`expiresIn`); they are short-lived.
+#[utoipa::path(post, path = "/auth/signout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Signed out (an unknown token is signed out too)", body = ()),
+        (status = 422, description = "Malformed body", body = Envelope),
+    ))]
+pub async fn signout(
+    State(state): State<crate::State>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    forward(&state, "signout", &body).await
+}
+
 /// Posts `body` to users `/auth/{action}`; a success is passed through as is, a 4xx keeps its
 /// status and description, a 5xx becomes 502 and an unreachable service 503.
 async fn forward<B: Serialize>(
@@ -79,10 +79,10 @@ async fn forward<B: Serialize>(
     action: &str,
     body: &B,
 ) -> Result<Response, ApiError> {
-    let url = state.users.at(&["auth", action]);
+    let url = state.users.url(&["auth", action]);
     let raw = state
-        .client
-        .raw(reqwest::Method::POST, &url, Some(body), &[])
+        .users
+        .raw(reqwest::Method::POST, &["auth", action], Some(body), &[])
         .await?;
     let status = raw.status;
     let answer: serde_json::Value = chefcito::client::decode(&url, raw)?;

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use chefcito::ApiError;
-use chefcito::api::{PointsView, UserData};
+use chefcito::api::{NewUser, PointsView, ProfileUpdate, UserData};
 use chefcito::error::Envelope;
 use chefcito::extract::Json;
 use serde::{Deserialize, Serialize};
@@ -19,26 +19,6 @@ pub struct Registration {
     pub user_type: String,
     pub name: String,
     pub number: String,
-}
-
-/// The users service's registration body.
-#[derive(Debug, Serialize)]
-struct NewUser<'a> {
-    localid: &'a str,
-    email: &'a str,
-    user_type: &'a str,
-    name: &'a str,
-    phone_number: &'a str,
-}
-
-/// E3's body: both keys must be present; `null` or `""` keeps the current value.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProfileUpdate {
-    // `deserialize_with` makes serde require the key even though the type is an `Option`.
-    #[serde(deserialize_with = "Option::deserialize")]
-    pub name: Option<String>,
-    #[serde(deserialize_with = "Option::deserialize")]
-    pub phone: Option<String>,
 }
 
 /// `GET /users` and `PUT /users` answer: the profile and the points.
@@ -75,16 +55,13 @@ pub async fn register(
     Json(body): Json<Registration>,
 ) -> Result<Json<UserData>, ApiError> {
     let user = NewUser {
-        localid: &claims.sub,
-        email: claims.email.as_deref().unwrap_or(""),
-        user_type: &body.user_type,
-        name: &body.name,
-        phone_number: &body.number,
+        localid: claims.sub.clone(),
+        email: claims.email.clone(),
+        user_type: body.user_type,
+        name: body.name,
+        phone_number: body.number,
     };
-    let stored: UserData = state
-        .client
-        .post(&state.users.at(&["users"]), &user)
-        .await?;
+    let stored: UserData = state.users.post(&["users"], &user).await?;
     state.identity.forget(&claims.sub);
     Ok(Json(stored))
 }
@@ -95,16 +72,23 @@ pub async fn register(
     responses(
         (status = 200, description = "Profile and points", body = ProfileView),
         (status = 401, description = "No valid ID token", body = Envelope),
-        (status = 404, description = "Not registered yet: call `POST /users`", body = Envelope),
     ))]
 pub async fn profile(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let data: UserData = state
-        .client
-        .get(&state.users.at(&["user", &claims.sub]))
-        .await?;
+    let data = match state.users.get::<UserData>(&["user", &claims.sub]).await {
+        Ok(data) => data,
+        // Signed in but not registered yet: the account's e-mail, empty name and phone, as
+        // the original answered (the mobile app does not handle an error here).
+        Err(e) if e.status == 404 => UserData {
+            localid: claims.sub.clone(),
+            email: claims.email.clone().unwrap_or_default(),
+            name: String::new(),
+            phone_number: String::new(),
+        },
+        Err(e) => return Err(e),
+    };
     Ok(Json(ProfileView::of(data)))
 }
 
@@ -122,9 +106,6 @@ pub async fn update(
     SignedIn(claims): SignedIn,
     Json(body): Json<ProfileUpdate>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let data: UserData = state
-        .client
-        .put(&state.users.at(&["user", &claims.sub]), &body)
-        .await?;
+    let data: UserData = state.users.put(&["user", &claims.sub], &body).await?;
     Ok(Json(ProfileView::of(data)))
 }

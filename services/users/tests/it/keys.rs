@@ -60,6 +60,50 @@ async fn a_configured_signing_key_is_used_and_not_written() {
 }
 
 #[tokio::test]
+async fn refuses_calls_without_the_internal_token() {
+    let s = service().await;
+    chefcito::testing::assert_internal(
+        s.app.clone(),
+        &[
+            (axum::http::Method::POST, "/auth/signin"),
+            (axum::http::Method::POST, "/users/batch"),
+            (axum::http::Method::GET, "/user/u1"),
+            (axum::http::Method::PUT, "/permissions"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_token_only_loopback_peers_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = users::Config::parse_from(["users", "--data-dir", dir.path().to_str().unwrap()]);
+    let app = users::build(&config).await.unwrap();
+    let from =
+        |ip: [u8; 4]| {
+            let mut request = Request::get("/user/u1/type").body(Body::empty()).unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from((ip, 40000)),
+            ));
+            request
+        };
+    assert_eq!(send(&app, from([127, 0, 0, 1])).await.status, 200);
+    let remote = send(&app, from([10, 1, 2, 3])).await;
+    assert_eq!(remote.status, 401);
+    assert!(remote.description().contains("loopback"));
+    // And `run` binds such a service to loopback whatever BIND says.
+    let bind_all = users::Config::parse_from(["users", "--bind", "0.0.0.0:8001"]);
+    let addr =
+        chefcito::service::listen_addr(&bind_all.serve, chefcito::service::Role::Internal, 8001);
+    assert!(addr.ip().is_loopback(), "{addr}");
+    let with_token =
+        users::Config::parse_from(["users", "--bind", "0.0.0.0:8001", "--internal-token", "x"]);
+    let addr =
+        chefcito::service::listen_addr(&with_token.serve, chefcito::service::Role::Internal, 8001);
+    assert!(addr.ip().is_unspecified(), "{addr}");
+}
+
+#[tokio::test]
 async fn the_internal_token_is_required_except_for_health_and_ready() {
     let s = service().await;
     for (method, path) in [

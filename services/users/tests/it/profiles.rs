@@ -109,7 +109,38 @@ async fn null_or_empty_fields_keep_their_values() {
         ),
         (Some("Ana"), Some("222"))
     );
+    // One body type for the gateway and this service (chefcito::api::ProfileUpdate): both
+    // keys are required, as the original gateway required them; a body without them changes
+    // nothing.
     let absent = put(&s.app, path, json!({})).await;
-    assert_eq!(absent.body, phone_only.body);
+    assert_eq!(absent.status, 422);
     assert_eq!(get(&s.app, path).await.body, phone_only.body);
+}
+
+#[tokio::test]
+async fn a_batch_answers_the_registered_users_in_the_order_asked() {
+    let s = service().await;
+    register(&s.app, "u1", "client", "Ana", "111").await;
+    register(&s.app, "u2", "restaurant", "Bar", "222").await;
+    let answer = post(
+        &s.app,
+        "/users/batch",
+        json!({"localids": ["u2", "nobody", "u1", "u2"]}),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let ids: Vec<&str> = answer
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["localid"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["u2", "u1"]);
+    assert_eq!(answer.body[1]["name"], "Ana");
+    let too_many: Vec<String> = (0..1001).map(|i| format!("u{i}")).collect();
+    let refused = post(&s.app, "/users/batch", json!({"localids": too_many})).await;
+    assert_eq!(refused.status, 400);
+    let malformed = post(&s.app, "/users/batch", json!({"localids": "u1"})).await;
+    assert_eq!(malformed.status, 422);
 }
