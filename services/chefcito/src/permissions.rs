@@ -157,19 +157,32 @@ impl Permissions {
         Permissions::from_yaml(&text)
     }
 
-    /// `(endpoint, type)` rows, as stored.
-    pub fn rows(&self) -> Vec<(String, UserType)> {
+    /// `(endpoint, type)` rows, as stored. An entry that allows nobody (`allowed: []`) is one
+    /// row with the type [`NOBODY`], so that it is stored, and keeps refusing everyone, instead
+    /// of vanishing and letting a `param` sibling decide.
+    pub fn rows(&self) -> Vec<(String, &'static str)> {
         self.endpoints
             .iter()
-            .flat_map(|(e, types)| types.iter().map(move |t| (e.clone(), *t)))
+            .flat_map(|(e, types)| {
+                let names: Vec<&'static str> = if types.is_empty() {
+                    vec![NOBODY]
+                } else {
+                    types.iter().map(|t| t.as_str()).collect()
+                };
+                names.into_iter().map(move |t| (e.clone(), t))
+            })
             .collect()
     }
 
-    /// Builds a set back from stored rows.
-    pub fn from_rows(rows: impl IntoIterator<Item = (String, UserType)>) -> Permissions {
+    /// Builds a set back from stored rows; a type name that is not a type (e.g. [`NOBODY`])
+    /// keeps the entry without adding a type.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, String)>) -> Permissions {
         let mut endpoints: BTreeMap<String, BTreeSet<UserType>> = BTreeMap::new();
         for (endpoint, t) in rows {
-            endpoints.entry(endpoint).or_default().insert(t);
+            let types = endpoints.entry(endpoint).or_default();
+            if let Some(t) = UserType::parse(&t) {
+                types.insert(t);
+            }
         }
         Permissions { endpoints }
     }
@@ -190,6 +203,9 @@ impl Permissions {
         }
     }
 }
+
+/// The stored type name of an entry that allows nobody.
+pub const NOBODY: &str = "nobody";
 
 /// Whether `name` can be an entry of the table: a path starting with `/`, without query,
 /// fragment or spaces. The YAML loader and the users service's `PUT /permissions` share it.
@@ -415,7 +431,10 @@ endpoints:
     fn rows_round_trip_and_diff() {
         let p = Permissions::from_yaml(MOCK).unwrap();
         assert_eq!(p.rows().len(), 1 + 1 + 2 + 3);
-        assert_eq!(Permissions::from_rows(p.rows()), p);
+        assert_eq!(
+            Permissions::from_rows(p.rows().into_iter().map(|(e, t)| (e, t.to_string()))),
+            p
+        );
         let q = Permissions::from_yaml(
             "endpoints:\n  - name: /client-allowed\n    allowed: [client, restaurant]\n",
         )
@@ -430,5 +449,25 @@ endpoints:
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db_config.yaml");
         let p = Permissions::from_file(&path).unwrap();
         assert!(Table::new(&p).allows("/users", Anonymous));
+    }
+
+    #[test]
+    fn an_exact_entry_allowing_nobody_is_not_widened_by_its_param_sibling() {
+        let p = Permissions::from_yaml(
+            "endpoints:\n  - name: /venues/secret\n    allowed: []\n  - name: /venues/param\n    allowed: [anonymous]\n",
+        )
+        .unwrap();
+        let table = Table::new(&p);
+        for t in UserType::ALL {
+            assert!(!table.allows("/venues/secret", t), "{t:?}");
+            assert!(table.allows("/venues/other", t));
+        }
+        assert!(!table.open_to_all("/venues/secret"));
+        // It survives the trip through storage rows.
+        let rows = p.rows();
+        assert!(rows.contains(&("/venues/secret".to_string(), NOBODY)));
+        let back = Permissions::from_rows(rows.into_iter().map(|(e, t)| (e, t.to_string())));
+        assert_eq!(back, p);
+        assert!(!Table::new(&back).allows("/venues/secret", Anonymous));
     }
 }

@@ -66,6 +66,7 @@ use chefcito::jwks::{Verifier, VerifierConfig};
 
 pub mod auth;
 pub mod cors;
+pub mod methods;
 pub mod openapi;
 pub mod permissions;
 pub mod routes;
@@ -166,10 +167,15 @@ pub fn app(state: State) -> Router {
             }
         })
     });
+    let methods = Arc::new(methods::Methods::of(&document));
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             permissions::guard,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            methods,
+            methods::allowed,
         ))
         .layer(axum::Extension(Arc::new(document)))
         .with_state(state);

@@ -18,9 +18,11 @@ fn shipped_permissions() -> Permissions {
 
 #[test]
 fn db_config_has_an_entry_for_every_route_and_no_entry_for_nothing() {
+    // The probes come from chefcito's `finish`, outside the guard: never in the table.
     let documented: BTreeSet<String> = routes(&document())
         .into_iter()
         .map(|(_, path)| permission_entry(&path))
+        .filter(|path| path != "/health" && path != "/ready")
         .collect();
     let entries: BTreeSet<String> = shipped_permissions().endpoints.into_keys().collect();
     let missing: Vec<_> = documented.difference(&entries).collect();
@@ -42,6 +44,7 @@ fn the_document_lists_the_client_api() {
         ("POST", "/auth/signup"),
         ("POST", "/auth/signin"),
         ("POST", "/auth/refresh"),
+        ("POST", "/auth/signout"),
         ("POST", "/users"),
         ("GET", "/users"),
         ("PUT", "/users"),
@@ -63,8 +66,11 @@ async fn every_documented_route_is_served() {
     for (method, path) in routes(&document()) {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let (status, body) = env.call(method.clone(), &path, None, None).await;
+        // A handler may answer 404 for an unknown id; the router's own 404 ("Not found")
+        // or a 405 means the route is not served.
+        let unrouted = status == 405 || (status == 404 && body["description"] == "Not found");
         assert!(
-            status != 404 && status != 405,
+            !unrouted,
             "{method} {path} is documented but answers {status}: {body}"
         );
     }
@@ -84,8 +90,8 @@ async fn openapi_json_is_the_document() {
 }
 
 #[tokio::test]
-async fn docs_is_a_self_contained_html_page() {
-    let env = Env::with_table(&shipped_with("/users", "[client, restaurant]")).await;
+async fn docs_is_swagger_ui_served_offline_from_our_document() {
+    let env = Env::start().await;
     let response = env.http.get(env.url("/docs")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
@@ -95,20 +101,27 @@ async fn docs_is_a_self_contained_html_page() {
             .starts_with("text/html")
     );
     let html = response.text().await.unwrap();
-    assert!(html.starts_with("<!DOCTYPE html>"));
-    for (method, path) in routes(&document()) {
-        assert!(
-            html.contains(&format!(
-                "<td class=\"m\">{method}</td><td><code>{path}</code>"
-            )),
-            "{method} {path}"
-        );
-    }
-    // Who may call it comes from the live table.
-    assert!(html.contains("client, restaurant; with a valid ID token"));
-    assert!(html.contains("everyone"));
-    // Offline: nothing loaded from elsewhere.
-    for external in ["<script", "<link", "http://", "https://"] {
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(html.contains("<base href=\"/docs/\">"));
+    // Every asset the page loads is ours: nothing from a CDN.
+    for external in ["http://", "https://"] {
         assert!(!html.contains(external), "{external}");
     }
+    let init = env
+        .http
+        .get(env.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+    let css = env
+        .http
+        .get(env.url("/docs/swagger-ui.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    let missing = env.http.get(env.url("/docs/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
 }

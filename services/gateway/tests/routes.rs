@@ -261,3 +261,25 @@ async fn downstream_failures_map_to_502_503_or_pass_through() {
             .contains("unavailable")
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_restricted_path_is_405_whoever_calls() {
+    let env = Env::with_table(&shipped_with("/users", "[client, restaurant]")).await;
+    for token in [None, Some("ana")] {
+        let mut request = env.http.delete(env.url("/users"));
+        if let Some(uid) = token {
+            request = request.bearer_auth(env.key.token(uid));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 405, "as {token:?}");
+        let allow = response.headers()["allow"].to_str().unwrap().to_string();
+        for method in ["GET", "POST", "PUT"] {
+            assert!(allow.contains(method), "{allow}");
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["endpoint"], "/users");
+    }
+    // The right method still meets the guard.
+    let response = env.http.get(env.url("/users")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+}

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::Profile;
 
 /// Applied in order at start-up; never edit one that has shipped, append a new one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     uid           TEXT PRIMARY KEY,
     email         TEXT NOT NULL UNIQUE,
@@ -65,7 +66,20 @@ CREATE TABLE permissions_meta (
     updated_at INTEGER
 );
 INSERT INTO permissions_meta (id, version) VALUES (1, 0);
-"#];
+"#,
+    // An entry allowing nobody (`allowed: []`) is stored as one `nobody` row, so that it is kept
+    // (and keeps refusing) instead of vanishing and letting its `param` sibling decide.
+    r#"
+CREATE TABLE permissions_new (
+    endpoint  TEXT NOT NULL,
+    user_type TEXT NOT NULL CHECK (user_type IN ('anonymous', 'client', 'restaurant', 'nobody')),
+    PRIMARY KEY (endpoint, user_type)
+) WITHOUT ROWID;
+INSERT INTO permissions_new (endpoint, user_type) SELECT endpoint, user_type FROM permissions;
+DROP TABLE permissions;
+ALTER TABLE permissions_new RENAME TO permissions;
+"#,
+];
 
 /// Opens (creating if needed) a users database and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Db, DbError> {
@@ -417,9 +431,7 @@ fn version(conn: &Connection) -> rusqlite::Result<i64> {
 fn load_permissions(conn: &Connection) -> rusqlite::Result<Permissions> {
     let mut statement = conn.prepare("SELECT endpoint, user_type FROM permissions")?;
     let rows = statement
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, user_type_of(r.get(1)?)?))
-        })?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Permissions::from_rows(rows))
 }
@@ -457,7 +469,7 @@ pub async fn replace_permissions(db: &Db, p: &Permissions) -> Result<Applied, Db
         let mut insert =
             tx.prepare("INSERT INTO permissions (endpoint, user_type) VALUES (?1, ?2)")?;
         for (endpoint, user_type) in new.rows() {
-            insert.execute(params![endpoint, user_type.as_str()])?;
+            insert.execute(params![endpoint, user_type])?;
         }
         tx.execute(
             "UPDATE permissions_meta SET version = version + 1, updated_at = unixepoch() WHERE id = 1",

@@ -19,7 +19,9 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(auth::signup))
         .routes(routes!(auth::signin))
         .routes(routes!(auth::refresh))
+        .routes(routes!(auth::signout))
         .routes(routes!(users::register, users::profile, users::update))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
+        .routes(routes!(docs::asset))
 }

@@ -151,3 +151,30 @@ async fn replace_permissions_is_versioned_and_atomic() {
     let last = users::store::permissions(&db).await.unwrap();
     assert_eq!((last.version, last.permissions), (41, a));
 }
+
+#[tokio::test]
+async fn an_entry_allowing_nobody_is_kept_not_dropped() {
+    let s = service().await;
+    let body = json!({"endpoints": {"/venues/secret": [], "/venues/param": ["anonymous", "client", "restaurant"]}});
+    let applied = put(&s.app, "/permissions", body).await;
+    assert_eq!(applied.status, 200);
+    assert!(
+        applied.body["diff"]["added"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/venues/secret nobody")),
+        "{}",
+        applied.body
+    );
+    let read = get(&s.app, "/permissions").await;
+    assert_eq!(
+        read.body["permissions"]["endpoints"]["/venues/secret"],
+        json!([])
+    );
+    // Read back into the gateway's table, the entry still refuses everyone.
+    let permissions: chefcito::permissions::VersionedPermissions =
+        serde_json::from_value(read.body).unwrap();
+    let table = chefcito::permissions::Table::new(&permissions.permissions);
+    assert!(!table.allows("/venues/secret", chefcito::permissions::UserType::Client));
+    assert!(table.allows("/venues/other", chefcito::permissions::UserType::Client));
+}
