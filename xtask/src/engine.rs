@@ -5,12 +5,12 @@
 //! objects with that label, so that nothing else on the engine is touched.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use bollard::Docker;
-use bollard::models::ContainerSummary;
-use bollard::query_parameters::{ListContainersOptions, LogsOptions};
+use bollard::models::{ContainerStateStatusEnum, ContainerSummary, HealthStatusEnum};
+use bollard::query_parameters::{ListContainersOptions, LogsOptions, RemoveContainerOptions};
 use futures_util::StreamExt;
 
 /// Label: the project (cluster) an object belongs to.
@@ -140,6 +140,161 @@ pub fn is_not_found(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
+}
+
+/// Removes a container (stopped or not) and its anonymous volumes; a missing one is fine.
+pub async fn remove(engine: &Engine, container: &str) -> Result<()> {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match engine
+        .docker
+        .remove_container(container, Some(options))
+        .await
+    {
+        Err(e) if !is_not_found(&e) => {
+            Err(e).with_context(|| format!("removing container {container}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Polls the engine's health status of `container` until healthy; a container that exits,
+/// turns unhealthy or takes longer than `timeout` fails with its last log lines.
+pub async fn wait_healthy(
+    engine: &Engine,
+    container: &str,
+    service: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let c = engine
+            .docker
+            .inspect_container(
+                container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .with_context(|| format!("inspecting {container}"))?;
+        let state = c.state.unwrap_or_default();
+        let health = state.health.as_ref().and_then(|h| h.status);
+        let problem = match (state.status, health) {
+            (_, Some(HealthStatusEnum::HEALTHY)) => return Ok(()),
+            // An image without HEALTHCHECK: running is all we can know.
+            (Some(ContainerStateStatusEnum::RUNNING), None | Some(HealthStatusEnum::NONE)) => {
+                return Ok(());
+            }
+            (Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD), _) => {
+                format!("exited with code {}", state.exit_code.unwrap_or(-1))
+            }
+            (_, Some(HealthStatusEnum::UNHEALTHY)) => {
+                let last = state
+                    .health
+                    .and_then(|h| h.log)
+                    .and_then(|l| l.last().cloned());
+                let output = last.and_then(|r| r.output).unwrap_or_default();
+                format!("is unhealthy (last check: {})", output.trim())
+            }
+            _ if started.elapsed() > timeout => {
+                format!("is not healthy after {} s", timeout.as_secs())
+            }
+            (Some(ContainerStateStatusEnum::RUNNING), _)
+                if probe(engine, container, c.config.as_ref()).await =>
+            {
+                return Ok(());
+            }
+            _ => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let logs = engine.last_logs(container, 30).await;
+        bail!(
+            "{service} {problem}; its last log lines:\n{}\nfix the service or its environment and run `cargo xtask up` again (`cargo xtask logs {service}` shows everything)",
+            indent(&logs)
+        );
+    }
+}
+
+/// Runs the container's exec-form HEALTHCHECK command once; true when it exits 0.
+async fn probe(
+    engine: &Engine,
+    container: &str,
+    config: Option<&bollard::models::ContainerConfig>,
+) -> bool {
+    let test = config
+        .and_then(|c| c.healthcheck.as_ref())
+        .and_then(|h| h.test.clone())
+        .unwrap_or_default();
+    let Some(("CMD", argv)) = test
+        .split_first()
+        .map(|(k, rest)| (k.as_str(), rest.to_vec()))
+    else {
+        return false;
+    };
+    let exec = bollard::models::ExecConfig {
+        cmd: Some(argv),
+        ..Default::default()
+    };
+    let Ok(created) = engine.docker.create_exec(container, exec).await else {
+        return false;
+    };
+    let detached = bollard::exec::StartExecOptions {
+        detach: true,
+        ..Default::default()
+    };
+    if engine
+        .docker
+        .start_exec(&created.id, Some(detached))
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        match engine.docker.inspect_exec(&created.id).await {
+            Ok(r) if r.running == Some(false) => return r.exit_code == Some(0),
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+fn indent(text: &str) -> String {
+    let lines: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
+    if lines.is_empty() {
+        "    (nothing)".into()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// `http://127.0.0.1:<host port>` of a published container port.
+pub async fn published_url(engine: &Engine, container: &str, port: u16) -> Option<String> {
+    let c = engine
+        .docker
+        .inspect_container(
+            container,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?;
+    let ports = c.network_settings?.ports?;
+    let binding = ports
+        .get(&format!("{port}/tcp"))?
+        .as_ref()?
+        .first()?
+        .clone();
+    Some(format!(
+        "http://{}:{}",
+        crate::cluster::PUBLISH_IP,
+        binding.host_port?
+    ))
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub mod engine;
 pub mod image;
 pub mod native;
 pub mod paths;
+pub mod permissions;
 pub mod progress;
 pub mod secrets;
 pub mod services;
@@ -144,7 +145,7 @@ mod tests {
             "cargo xtask run --native --port 9000",
             "cargo xtask up gateway --project two --ephemeral-ports --env gateway:LOG=debug",
             "cargo xtask down --volumes --project two",
-            "cargo xtask load-db --from-file db_config.yaml --db /tmp/users.db",
+            "cargo xtask load-db --from-file db_config.yaml --url http://127.0.0.1:8001",
             "cargo xtask logs users -f",
             "cargo xtask build users --force",
             "cargo xtask bench-load --project bench --scenario profile --duration 5 --json r.json",
@@ -154,5 +155,9 @@ mod tests {
             Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{line}: {e}"));
         }
         assert!(Cli::try_parse_from(["xtask", "up", "--port", "1", "--ephemeral-ports"]).is_err());
+        // The database is the users service's alone: load-db talks to the running service.
+        assert!(
+            Cli::try_parse_from(["xtask", "load-db", "--from-file", "f", "--db", "x"]).is_err()
+        );
     }
 }

@@ -17,8 +17,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::commands::logs::print_line;
 use crate::paths;
+use crate::progress::print_line;
 use crate::secrets::Secrets;
 use crate::services::{self, Service};
 
@@ -48,6 +48,13 @@ pub async fn run(
     let mut signals = StopSignals::install()?;
     let levels = services::levels(names)?;
     let all: Vec<&'static Service> = levels.iter().flatten().copied().collect();
+    // As `up`: the repository's permission file, validated before anything starts, applied
+    // once users answers.
+    let permissions_file = crate::permissions::shipped();
+    let table = match all.iter().find(|s| s.name == "users") {
+        Some(users) => Some((users.port, crate::permissions::read(&permissions_file)?)),
+        None => None,
+    };
     let packages: Vec<String> = all
         .iter()
         .flat_map(|s| ["-p".to_string(), s.name.to_string()])
@@ -80,6 +87,16 @@ pub async fn run(
         None => {
             stop(&mut children).await;
             return Ok(());
+        }
+    }
+    if let Some((port, table)) = table {
+        let url = format!("http://127.0.0.1:{port}");
+        match crate::permissions::apply(&url, secrets.internal_token(), &table).await {
+            Ok(outcome) => println!("\n{}", outcome.summary(&permissions_file)),
+            Err(e) => {
+                stop(&mut children).await;
+                return Err(e.context(format!("applying {}", permissions_file.display())));
+            }
         }
     }
     println!(
@@ -159,7 +176,7 @@ async fn wait_healthy(
 ) -> Result<()> {
     let started = Instant::now();
     loop {
-        if tokio::task::spawn_blocking(move || chefcito::service::healthcheck(addr))
+        if tokio::task::spawn_blocking(move || chefcito::probe::healthcheck(addr))
             .await?
             .is_ok()
         {

@@ -49,3 +49,11 @@ pub fn log_prefix(index: usize, name: &str, width: usize) -> String {
     const COLOURS: [usize; 6] = [6, 3, 2, 5, 4, 1];
     paint(COLOURS[index % COLOURS.len()], &format!("{name:width$} |"))
 }
+/// Prints one line of a service's output with its prefix.
+pub fn print_line(index: usize, name: &str, width: usize, line: &str) {
+    println!(
+        "{} {}",
+        log_prefix(index, name, width),
+        line.trim_end_matches(['\r', '\n'])
+    );
+}

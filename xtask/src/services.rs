@@ -6,7 +6,8 @@
 //!
 //! Environment: every service gets `BIND`, `DATA_DIR` and `INTERNAL_TOKEN`; a service that
 //! calls another gets `<DEP>_URL` for each entry of `depends_on` (the network alias in the
-//! cluster, the loopback in native mode); `signing_key` services also get `SIGNING_KEY`.
+//! cluster, the loopback in native mode). No service gets a signing key: users keeps its own
+//! on its volume.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,8 +25,6 @@ pub struct Service {
     pub stateful: bool,
     /// Services it calls; `up` starts them first and waits until they are healthy.
     pub depends_on: &'static [&'static str],
-    /// Receives the cluster's Ed25519 signing key (the identity provider).
-    pub signing_key: bool,
     /// Published to the host (only the gateway: everything else is internal).
     pub public: bool,
     /// Extra fixed environment.
@@ -39,7 +38,30 @@ pub const SERVICES: &[Service] = &[
         port: ports::USERS,
         stateful: true,
         depends_on: &[],
-        signing_key: true,
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "venues",
+        port: ports::VENUES,
+        stateful: true,
+        depends_on: &[],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "points",
+        port: ports::POINTS,
+        stateful: true,
+        depends_on: &[],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "reservations",
+        port: ports::RESERVATIONS,
+        stateful: true,
+        depends_on: &["users", "venues", "points"],
         public: false,
         env: &[],
     },
@@ -47,8 +69,7 @@ pub const SERVICES: &[Service] = &[
         name: "gateway",
         port: ports::GATEWAY,
         stateful: false,
-        depends_on: &["users"],
-        signing_key: false,
+        depends_on: &["users", "venues", "reservations", "points"],
         public: true,
         env: &[],
     },
@@ -155,9 +176,6 @@ impl Service {
         env.insert("BIND".into(), format!("{bind_ip}:{}", self.port));
         env.insert("DATA_DIR".into(), data_dir.into());
         env.insert("INTERNAL_TOKEN".into(), secrets.internal_token().into());
-        if self.signing_key {
-            env.insert("SIGNING_KEY".into(), secrets.signing_key_pem().into());
-        }
         for dep in self.depends_on {
             // The table is validated by `levels`, so a dependency always exists.
             if let Ok(dep) = get(dep) {
@@ -184,7 +202,6 @@ mod tests {
             port: 1,
             stateful: false,
             depends_on,
-            signing_key: false,
             public: false,
             env: &[],
         }
@@ -198,9 +215,26 @@ mod tests {
     }
 
     #[test]
+    fn no_service_is_given_a_signing_key() {
+        let secrets = crate::secrets::Secrets::generate().unwrap();
+        for s in SERVICES {
+            let env = s.environment("0.0.0.0", "/data", &secrets, |d| d.name.to_string());
+            assert!(!env.contains_key("SIGNING_KEY"), "{}", s.name);
+            assert_eq!(env["INTERNAL_TOKEN"], secrets.internal_token());
+        }
+    }
+
+    #[test]
     fn the_real_table_is_consistent() {
         let all = levels(&[]).unwrap();
-        assert_eq!(names(&all), [vec!["users"], vec!["gateway"]]);
+        assert_eq!(
+            names(&all),
+            [
+                vec!["points", "users", "venues"],
+                vec!["reservations"],
+                vec!["gateway"]
+            ]
+        );
         let ports: BTreeSet<u16> = SERVICES.iter().map(|s| s.port).collect();
         assert_eq!(ports.len(), SERVICES.len(), "two services share a port");
         assert_eq!(

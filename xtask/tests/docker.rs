@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
-use xtask::commands::{ProjectArg, down, load_db, status, up};
+use xtask::cluster::{self, Action, UpOptions};
+use xtask::commands::{ProjectArg, load_db};
 use xtask::engine::{self, Engine};
 use xtask::{image, paths, services};
 
@@ -23,7 +24,7 @@ where
     let outcome = AssertUnwindSafe(body(engine.clone(), project.clone()))
         .catch_unwind()
         .await;
-    let cleanup = down::down(&engine, &down::Args::of(&project, true)).await;
+    let cleanup = cluster::down(&engine, &project, true).await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -37,8 +38,8 @@ where
     );
 }
 
-fn up_args(project: &str) -> up::Args {
-    up::Args::ephemeral(project)
+fn up_args(project: &str) -> UpOptions {
+    UpOptions::ephemeral(project)
 }
 
 fn client() -> reqwest::Client {
@@ -160,12 +161,12 @@ async fn an_image_is_small_static_non_root_and_health_checked() {
 #[ignore = "needs Docker and built images: cargo xtask test --e2e"]
 async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
     in_project("idem", |engine, project| async move {
-        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        let first = cluster::up(&engine, &up_args(&project)).await.unwrap();
         assert!(
             first
                 .containers
                 .values()
-                .all(|(_, a)| *a == up::Action::Created),
+                .all(|(_, a)| *a == Action::Created),
             "{first:?}"
         );
         let url = first.gateway_url.clone().unwrap();
@@ -173,7 +174,7 @@ async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
         assert_eq!(health.status(), 200);
         // The gateway reaches users by its alias: a sign-up goes through both.
         register(&url, "idem@example.com").await;
-        let rows = status::rows(&engine, &project).await.unwrap();
+        let rows = cluster::status::rows(&engine, &project).await.unwrap();
         assert!(rows.iter().all(|r| r.state == "running"), "{rows:?}");
         let gateway_row = rows.iter().find(|r| r.service == "gateway").unwrap();
         assert_eq!(gateway_row.url, url);
@@ -204,10 +205,10 @@ async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
             .await
             .unwrap();
 
-        let second = up::up(&engine, &up_args(&project)).await.unwrap();
+        let second = cluster::up(&engine, &up_args(&project)).await.unwrap();
         assert_eq!(second.orphans_removed, [ghost]);
         for (svc, (id, action)) in &second.containers {
-            assert_eq!(*action, up::Action::Kept, "{svc}");
+            assert_eq!(*action, Action::Kept, "{svc}");
             assert_eq!(*id, first.containers[svc].0, "{svc} was recreated");
         }
         assert_eq!(second.gateway_url, first.gateway_url);
@@ -219,16 +220,16 @@ async fn up_starts_the_cluster_and_a_second_up_changes_nothing() {
 #[ignore = "needs Docker and built images: cargo xtask test --e2e"]
 async fn a_changed_environment_recreates_only_that_container() {
     in_project("env", |engine, project| async move {
-        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        let first = cluster::up(&engine, &up_args(&project)).await.unwrap();
         let mut args = up_args(&project);
         args.env = vec!["gateway:LOG=debug".into()];
-        let second = up::up(&engine, &args).await.unwrap();
+        let second = cluster::up(&engine, &args).await.unwrap();
         assert_eq!(
             second.containers["users"],
-            (first.containers["users"].0.clone(), up::Action::Kept)
+            (first.containers["users"].0.clone(), Action::Kept)
         );
         let (gateway_id, action) = &second.containers["gateway"];
-        assert_eq!(*action, up::Action::Recreated);
+        assert_eq!(*action, Action::Recreated);
         assert_ne!(*gateway_id, first.containers["gateway"].0);
         let c = engine
             .docker
@@ -253,11 +254,9 @@ async fn a_changed_environment_recreates_only_that_container() {
 #[ignore = "needs Docker and built images: cargo xtask test --e2e"]
 async fn down_keeps_the_volume_and_its_data() {
     in_project("vol", |engine, project| async move {
-        let first = up::up(&engine, &up_args(&project)).await.unwrap();
+        let first = cluster::up(&engine, &up_args(&project)).await.unwrap();
         let uid = register(first.gateway_url.as_deref().unwrap(), "kept@example.com").await;
-        let report = down::down(&engine, &down::Args::of(&project, false))
-            .await
-            .unwrap();
+        let report = cluster::down(&engine, &project, false).await.unwrap();
         assert_eq!(
             report.volumes_kept,
             [engine::volume_name(&project, "users")]
@@ -271,7 +270,7 @@ async fn down_keeps_the_volume_and_its_data() {
                 .is_empty()
         );
 
-        let again = up::up(&engine, &up_args(&project)).await.unwrap();
+        let again = cluster::up(&engine, &up_args(&project)).await.unwrap();
         let url = again.gateway_url.unwrap();
         let auth: Value = sign_in(&url, "kept@example.com")
             .await
@@ -305,7 +304,7 @@ async fn a_service_failing_its_health_check_fails_up_with_its_logs() {
         // An address this host does not have: users cannot listen and exits.
         args.env = vec!["users:BIND=192.0.2.1:8001".into()];
         args.timeout = 30;
-        let e = format!("{:#}", up::up(&engine, &args).await.unwrap_err());
+        let e = format!("{:#}", cluster::up(&engine, &args).await.unwrap_err());
         assert!(e.contains("users exited"), "{e}");
         assert!(
             e.contains("cannot listen on 192.0.2.1:8001"),
@@ -326,7 +325,9 @@ async fn a_service_failing_its_health_check_fails_up_with_its_logs() {
 }
 
 async fn permissions_version(engine: &Engine, project: &str) -> i64 {
-    let url = load_db::users_url(engine, project).await.unwrap();
+    let url = xtask::permissions::users_url(engine, project)
+        .await
+        .unwrap();
     let secrets = xtask::secrets::Secrets::load(&paths::cluster_dir(project))
         .unwrap()
         .unwrap();
@@ -350,12 +351,12 @@ async fn load_db_with_an_invalid_file_changes_nothing() {
     in_project("perm", |engine, project| async move {
         let mut args = up_args(&project);
         args.services = vec!["users".into()];
-        up::up(&engine, &args).await.unwrap();
+        cluster::up(&engine, &args).await.unwrap();
         let before = permissions_version(&engine, &project).await;
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.yaml");
         std::fs::write(&bad, "endpoints:\n  - name: /users\n    allowed: [anonymous]\n  - name: /venue\n    allowed: [superuser]\n").unwrap();
-        let load = |file: std::path::PathBuf| load_db::Args { from_file: file, db: None, project: ProjectArg::new(&project), url: None };
+        let load = |file: std::path::PathBuf| load_db::Args { from_file: file, project: ProjectArg::new(&project), url: None };
         let e = format!("{:#}", load_db::load(&load(bad)).await.unwrap_err());
         assert!(e.contains("endpoints[1] (/venue): unknown user type `superuser`"), "{e}");
         assert!(e.contains("nothing was written"), "{e}");
@@ -370,6 +371,43 @@ async fn load_db_with_an_invalid_file_changes_nothing() {
         assert_eq!(permissions_version(&engine, &project).await, before + 1);
         // The same table again: no change, no new version.
         assert_eq!(load_db::load(&load(good)).await.unwrap().version, before + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn up_applies_db_config_whenever_it_differs_from_the_table_in_force() {
+    in_project("upgrade", |engine, project| async move {
+        let mut args = up_args(&project);
+        args.services = vec!["users".into()];
+        let first = cluster::up(&engine, &args).await.unwrap();
+        let line = first.permissions.unwrap();
+        assert!(line.contains("db_config.yaml"), "{line}");
+        // An older table, as a cluster created before a new route had it.
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.yaml");
+        std::fs::write(
+            &old,
+            "endpoints:\n  - name: /users\n    allowed: [client]\n",
+        )
+        .unwrap();
+        let load = load_db::Args {
+            from_file: old,
+            project: ProjectArg::new(&project),
+            url: None,
+        };
+        load_db::load(&load).await.unwrap();
+        let stale = permissions_version(&engine, &project).await;
+
+        let upgraded = cluster::up(&engine, &args).await.unwrap();
+        let line = upgraded.permissions.unwrap();
+        assert!(line.contains("applied"), "{line}");
+        assert_eq!(permissions_version(&engine, &project).await, stale + 1);
+        let again = cluster::up(&engine, &args).await.unwrap();
+        let line = again.permissions.unwrap();
+        assert!(line.contains("already in force"), "{line}");
+        assert_eq!(permissions_version(&engine, &project).await, stale + 1);
     })
     .await;
 }

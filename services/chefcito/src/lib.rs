@@ -22,19 +22,28 @@
 //! document describes these very types instead of copies.
 
 pub mod api;
+#[cfg(feature = "runtime")]
 pub mod client;
 pub mod config;
+#[cfg(feature = "runtime")]
 pub mod db;
+#[cfg(feature = "runtime")]
 pub mod error;
+#[cfg(feature = "runtime")]
 pub mod extract;
+#[cfg(feature = "runtime")]
 pub mod jwks;
+#[cfg(feature = "runtime")]
 pub mod outbox;
 pub mod permissions;
+pub mod probe;
+#[cfg(feature = "runtime")]
 pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 
+#[cfg(feature = "runtime")]
 pub use error::{ApiError, Result};
 
 /// Header carrying the shared secret that internal services require (set by the cluster).

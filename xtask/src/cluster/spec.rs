@@ -210,7 +210,10 @@ mod tests {
             Publish::No,
             &BTreeMap::new(),
         );
-        assert!(users.env["SIGNING_KEY"].contains("PRIVATE KEY"));
+        assert!(
+            !users.env.contains_key("SIGNING_KEY"),
+            "users owns its signing key"
+        );
         assert_eq!(
             users.create_body().host_config.unwrap().binds.unwrap(),
             ["p-users-data:/data"]

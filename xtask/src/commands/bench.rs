@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::commands::{build, down, up};
+use crate::commands::{build, down};
 use crate::engine::Engine;
 use crate::util::table;
 
@@ -31,7 +31,7 @@ pub async fn run(args: &Args) -> Result<()> {
     for round in 1..=args.rounds.max(1) {
         let result = round_of(&engine, &project, &down_args).await;
         // Whatever happened, leave nothing behind.
-        let _ = down::down(&engine, &down_args).await;
+        let _ = crate::cluster::down(&engine, &down_args.project.project, down_args.volumes).await;
         let times = result?;
         let target = [5.0, 1.0, 10.0, 3.0];
         let names = ["up (to healthy)", "up (no-op)", "build (no change)", "down"];
@@ -57,12 +57,17 @@ pub async fn run(args: &Args) -> Result<()> {
 }
 
 async fn round_of(engine: &Engine, project: &str, down_args: &down::Args) -> Result<[Duration; 4]> {
-    down::down(engine, down_args).await?;
-    let up_args = up::Args::ephemeral(project);
-    let (_, first) = timed(up::up(engine, &up_args)).await?;
-    let (_, again) = timed(up::up(engine, &up_args)).await?;
+    crate::cluster::down(engine, &down_args.project.project, down_args.volumes).await?;
+    let up_args = crate::cluster::UpOptions::ephemeral(project);
+    let (_, first) = timed(crate::cluster::up(engine, &up_args)).await?;
+    let (_, again) = timed(crate::cluster::up(engine, &up_args)).await?;
     let (_, build) = timed(build::run(&build::Args::default())).await?;
     let keep = down::Args::of(project, false);
-    let (_, down) = timed(down::down(engine, &keep)).await?;
+    let (_, down) = timed(crate::cluster::down(
+        engine,
+        &keep.project.project,
+        keep.volumes,
+    ))
+    .await?;
     Ok([first, again, build, down])
 }

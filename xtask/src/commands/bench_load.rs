@@ -51,7 +51,7 @@ use indicatif::MultiProgress;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::commands::{ProjectArg, status, up};
+use crate::commands::ProjectArg;
 use crate::engine::{self, Engine};
 use crate::progress;
 use crate::services;
@@ -345,10 +345,10 @@ pub async fn cluster_url(project: &str) -> Result<String> {
         .find(|s| s.public)
         .ok_or_else(|| anyhow!("no public service in xtask/src/services.rs"))?;
     let container = engine::container_name(project, gateway.name);
-    if let Some(url) = up::published_url(&engine, &container, gateway.port).await {
+    if let Some(url) = crate::engine::published_url(&engine, &container, gateway.port).await {
         return Ok(url);
     }
-    let state = status::rows(&engine, project)
+    let state = crate::cluster::status::rows(&engine, project)
         .await?
         .into_iter()
         .find(|r| r.service == gateway.name)

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use crate::commands::ProjectArg;
 use crate::engine::{self, Engine};
-use crate::progress::log_prefix;
+use crate::progress::print_line;
 use crate::services;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -23,15 +23,6 @@ pub struct Args {
     /// How many of the last lines of each service to show first (`all` for everything).
     #[arg(long, default_value = "200")]
     pub tail: String,
-}
-
-/// Prints one line of a service's output with its prefix.
-pub fn print_line(index: usize, name: &str, width: usize, line: &str) {
-    println!(
-        "{} {}",
-        log_prefix(index, name, width),
-        line.trim_end_matches(['\r', '\n'])
-    );
 }
 
 pub async fn run(args: &Args) -> Result<()> {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::commands::{build, down, up};
+use crate::commands::build;
 use crate::engine::Engine;
 use crate::progress::paint;
 
@@ -148,7 +148,7 @@ async fn e2e(ci: bool) -> Result<()> {
         paint(4, &format!("==> cluster {project} (ephemeral ports)"))
     );
     let outcome = journeys(&engine, &project).await;
-    let cleanup = down::down(&engine, &down::Args::of(&project, true)).await;
+    let cleanup = crate::cluster::down(&engine, &project, true).await;
     outcome?;
     cleanup.with_context(|| {
         format!("removing the e2e cluster: `cargo xtask down --volumes --project {project}`")
@@ -157,7 +157,7 @@ async fn e2e(ci: bool) -> Result<()> {
 }
 
 async fn journeys(engine: &Engine, project: &str) -> Result<()> {
-    let report = up::up(engine, &up::Args::ephemeral(project)).await?;
+    let report = crate::cluster::up(engine, &crate::cluster::UpOptions::ephemeral(project)).await?;
     let url = report.gateway_url.context("the gateway is not published")?;
     println!("gateway: {url}");
     let sh = sh()?;
