@@ -290,6 +290,39 @@ mod tests {
         }
     }
 
+    /// Tidy check: every internal service proves, in its own tests, that its `app()` refuses a
+    /// call without the internal token (`chefcito::testing::assert_internal`).
+    #[test]
+    fn every_internal_service_tests_that_it_refuses_calls_without_the_token() {
+        for s in SERVICES.iter().filter(|s| !s.public) {
+            let tests = crate::paths::root()
+                .join("services")
+                .join(s.name)
+                .join("tests");
+            let mut found = false;
+            let mut stack = vec![tests];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if std::fs::read_to_string(&path).is_ok_and(|text| {
+                        text.contains("fn refuses_calls_without_the_internal_token")
+                            && text.contains("assert_internal")
+                    }) {
+                        found = true;
+                    }
+                }
+            }
+            assert!(
+                found,
+                "services/{}/tests has no `refuses_calls_without_the_internal_token` test calling \
+                 chefcito::testing::assert_internal",
+                s.name
+            );
+        }
+    }
+
     #[test]
     fn selection_keeps_table_order_without_dependencies() {
         let s = selected(&["gateway".into()]).unwrap();

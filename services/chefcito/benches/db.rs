@@ -4,10 +4,13 @@
 //!   read queues behind the others) and with the default pool.
 //! * `write`: a write through the long-lived writer connection versus opening a connection
 //!   per write (what the original did with its NullPool).
+//! * `commit`: 64 concurrent one-row writes, each acknowledged only once durable
+//!   (`synchronous=FULL`) with one commit per write, the same with group commit (what every
+//!   service runs), and group commit at `synchronous=NORMAL` (not durable: what it would buy).
 //!
 //! Run with `cargo bench -p chefcito --bench db`.
 
-use chefcito::db::{DEFAULT_READERS, Db};
+use chefcito::db::{DEFAULT_READERS, Db, DbOptions, Synchronous};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const MIGRATIONS: &[&str] =
@@ -97,6 +100,47 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    let mut group = c.benchmark_group("commit");
+    group.sample_size(20);
+    let settings = [
+        ("full_commit_per_write", Synchronous::Full, false),
+        ("full_group_commit", Synchronous::Full, true),
+        ("normal_group_commit", Synchronous::Normal, true),
+    ];
+    for (name, synchronous, group_commit) in settings {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DbOptions {
+            readers: 1,
+            synchronous,
+            group_commit,
+        };
+        let db = Db::open_with(dir.path().join("commit.db"), MIGRATIONS, options).unwrap();
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| concurrent_inserts(&db, 64))
+        });
+    }
+    group.finish();
+}
+
+/// `n` one-row inserts at once; returns when every one is acknowledged.
+async fn concurrent_inserts(db: &Db, n: i64) {
+    let writes: Vec<_> = (0..n)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |tx| {
+                    tx.execute("INSERT INTO items (name, n) VALUES ('row', ?1)", [i])
+                        .map(|_| ())
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap();
+    }
 }
 
 criterion_group!(benches, bench);

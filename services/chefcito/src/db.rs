@@ -16,9 +16,11 @@
 //!   writer thread. A caller that goes away (client gone, timeout, `select!`) can never leave a
 //!   pool short. No lock is held while a closure runs, so a panicking closure poisons nothing.
 //!
-//! Measured with `cargo bench -p chefcito --bench db` on the 2-core dev machine (see the
-//! crate README / closing notes for the figures): 64 concurrent one-row writes with
-//! commit-per-write at FULL, group commit at FULL, and group commit at NORMAL.
+//! Measured with `cargo bench -p chefcito --bench db` on the 2-core dev machine, 64 concurrent
+//! one-row writes until all are acknowledged: one commit per write at FULL 14.3 ms, group
+//! commit at FULL 0.47 ms (~30× faster, and durable), group commit at NORMAL 0.22 ms (not
+//! durable; not used). Earlier figures for the reader pool: 64 reads racing 16 writes take
+//! 4.60 ms with one reader connection and 2.92 ms with the default four.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};

@@ -514,6 +514,37 @@ mod tests {
                 get(|| async { ApiError::bad_request("Rule broken") }),
             )
             .route(
+                "/cookies",
+                get(|| async {
+                    let mut response = ApiError::conflict("Taken").into_response();
+                    for cookie in ["a=1", "b=2"] {
+                        response
+                            .headers_mut()
+                            .append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+                    }
+                    response
+                }),
+            )
+            .route(
+                "/raw-error",
+                get(|| async {
+                    let mut response = (StatusCode::IM_A_TEAPOT, "plain text").into_response();
+                    for v in ["x", "y"] {
+                        response
+                            .headers_mut()
+                            .append("x-multi", HeaderValue::from_static(v));
+                    }
+                    response
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(REQUEST_TIMEOUT + Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
                 "/boom",
                 get(|| async { ApiError::internal(anyhow::anyhow!("SELECT secret FROM t")) }),
             )
@@ -668,6 +699,68 @@ mod tests {
         );
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(call(app, get_req("/ready")).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn the_envelope_keeps_every_header_and_is_written_once() {
+        let response = app(None).oneshot(get_req("/cookies")).await.unwrap();
+        let cookies: Vec<_> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            serde_json::json!({"description": "Taken", "endpoint": "/cookies"})
+        );
+        // An error made below our handlers is wrapped, its headers kept.
+        let response = app(None).oneshot(get_req("/raw-error")).await.unwrap();
+        let multi: Vec<_> = response.headers().get_all("x-multi").iter().collect();
+        assert_eq!(multi, ["x", "y"]);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["endpoint"], "/raw-error");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_takes_too_long_is_408_with_the_envelope() {
+        let (status, _, body) = call(app(None), get_req("/slow")).await;
+        assert_eq!(status, 408);
+        assert_eq!(body["endpoint"], "/slow");
+        assert!(body["description"].as_str().unwrap().contains("too long"));
+    }
+
+    #[tokio::test]
+    async fn a_declared_body_over_the_limit_is_413_before_it_is_read() {
+        // A Content-Length over the limit with (almost) no body: refused without waiting.
+        let req = axum::http::Request::post("/echo")
+            .header(header::CONTENT_LENGTH, (BODY_LIMIT + 1).to_string())
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, body) = call(app(None), req).await;
+        assert_eq!(status, 413);
+        assert_eq!(body["endpoint"], "/echo");
+    }
+
+    #[tokio::test]
+    async fn unsafe_request_ids_are_replaced() {
+        for bad in ["has space", "brace}{", &"x".repeat(65), "new\u{0}line"] {
+            let Ok(value) = HeaderValue::from_str(bad) else {
+                continue;
+            };
+            let req = axum::http::Request::get("/ok")
+                .header(REQUEST_ID_HEADER, value)
+                .body(Body::empty())
+                .unwrap();
+            let (_, headers, _) = call(app(None), req).await;
+            let id = headers[REQUEST_ID_HEADER].to_str().unwrap();
+            assert_ne!(id, bad);
+            assert!(is_safe_request_id(id), "{id}");
+        }
+        assert!(is_safe_request_id("Trace-42_a.b"));
     }
 
     #[tokio::test]
