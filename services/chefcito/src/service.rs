@@ -460,6 +460,30 @@ pub fn listen_addr(args: &ServeArgs, role: Role, default_port: u16) -> SocketAdd
     }
 }
 
+/// What a server allows a connection, so that slow or idle clients cannot hold it for ever.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request's headers must arrive within this (it also closes a keep-alive connection
+    /// that sits idle this long waiting for its next request).
+    pub header_read: Duration,
+    /// At most this long between two pieces of a request body.
+    pub body_read: Duration,
+    /// Connections served at once; more wait in the kernel's backlog until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight.
+    pub grace: Duration,
+}
+
+impl Limits {
+    /// What every service runs with.
+    pub const DEFAULT: Limits = Limits {
+        header_read: Duration::from_secs(10),
+        body_read: Duration::from_secs(10),
+        max_connections: 2048,
+        grace: Duration::from_secs(10),
+    };
+}
+
 /// Serves `router` on `addr` until SIGTERM or Ctrl-C, letting requests in flight finish.
 pub async fn serve(addr: SocketAddr, router: Router) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -468,14 +492,83 @@ pub async fn serve(addr: SocketAddr, router: Router) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    serve_with(listener, router, Limits::DEFAULT, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `router` on `listener` with `limits` until `shutdown` completes. Each connection
+/// gets the peer address as `ConnectInfo` (the loopback-only exposure reads it).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // HTTP/1.1 only: its header-read timeout runs from the connection's first byte (hyper's
+    // version auto-detection would wait for that byte without any timeout), and every client
+    // of ours (the apps, the internal client) speaks it.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_read,
+    ));
+    tokio::pin!(shutdown);
+    loop {
+        // Wait for a free slot before accepting: past the cap, clients wait in the backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let router = router.clone();
+                async move {
+                    use tower::ServiceExt;
+                    router.oneshot(req.map(axum::body::Body::new)).await
+                }
+            },
+        );
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the grace period: closing anyway");
+    }
 }
 
 async fn shutdown_signal() {
