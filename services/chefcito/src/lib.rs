@@ -48,5 +48,8 @@ pub use error::{ApiError, Result};
 
 /// Header carrying the shared secret that internal services require (set by the cluster).
 pub const INTERNAL_TOKEN_HEADER: &str = "x-chefcito-internal-token";
+/// Header in which the gateway tells an internal service the client's address (sign-in
+/// throttling); trusted only on calls that carry the internal token.
+pub const CLIENT_IP_HEADER: &str = "x-chefcito-client-ip";
 /// Header carrying the request id across services.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -28,6 +28,9 @@ impl From<Error> for ApiError {
                 ApiError::unauthorized(text)
             }
             Error::UserNotFound => ApiError::not_found(text),
+            Error::TooManyAttempts(_) => {
+                ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, text)
+            }
             Error::Store(e) => ApiError::internal(e),
             Error::Internal(e) => ApiError::internal(e),
         }
@@ -58,9 +61,23 @@ async fn sign_up(
 
 async fn sign_in(
     Extract(s): Extract<State>,
+    headers: HeaderMap,
     Json(body): Json<Credentials>,
-) -> Result<Json<Session>> {
-    Ok(Json(s.users.sign_in(&body).await?))
+) -> Result<Response> {
+    let client = headers
+        .get(chefcito::CLIENT_IP_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match s.users.sign_in(&body, client).await {
+        Ok(session) => Ok(Json(session).into_response()),
+        Err(Error::TooManyAttempts(wait)) => {
+            let mut response = ApiError::from(Error::TooManyAttempts(wait)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn refresh(

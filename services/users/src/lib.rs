@@ -64,6 +64,7 @@ pub mod model;
 pub mod passwords;
 pub mod service;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 use service::{Clock, SystemClock, TokenSettings, Users};

@@ -34,6 +34,127 @@ pub enum Rejected {
     InvalidPermissions(Vec<String>),
     #[error("Too many users in one batch: at most {MAX_BATCH} ids")]
     BatchTooLarge,
+    #[error("INVALID_PASSWORD : Password may not contain control characters")]
+    ControlInPassword,
+    #[error("WEAK_PASSWORD : Password is too common or too easy to guess")]
+    GuessablePassword,
+    #[error("Invalid name: at most {MAX_NAME_CHARS} characters, without control characters")]
+    InvalidName,
+    #[error("Invalid phone: at most {MAX_PHONE_CHARS} characters, without control characters")]
+    InvalidPhone,
+}
+
+/// Longest profile name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest phone number as typed, in characters.
+pub const MAX_PHONE_CHARS: usize = 32;
+
+fn bounded_text(raw: &str, max: usize) -> bool {
+    raw.chars().count() <= max && !raw.chars().any(char::is_control)
+}
+
+/// A profile name as stored (may be empty: Google sign-ins send `""`).
+pub fn parse_name(raw: &str) -> Result<String, Rejected> {
+    bounded_text(raw, MAX_NAME_CHARS)
+        .then(|| raw.to_string())
+        .ok_or(Rejected::InvalidName)
+}
+
+/// The e-mail a token carried, as a profile stores it (may be empty: phone sign-ins).
+pub fn parse_profile_email(raw: &str) -> Result<String, Rejected> {
+    bounded_text(raw, Email::MAX_LEN)
+        .then(|| raw.to_string())
+        .ok_or(Rejected::InvalidEmail)
+}
+
+/// A phone number as stored (may be empty).
+pub fn parse_phone(raw: &str) -> Result<String, Rejected> {
+    bounded_text(raw, MAX_PHONE_CHARS)
+        .then(|| raw.to_string())
+        .ok_or(Rejected::InvalidPhone)
+}
+
+/// The passwords guessed first (the most common ones, Spanish ones included); a new password
+/// may be none of them, whatever its case, nor the account's own e-mail.
+const COMMON_PASSWORDS: &[&str] = &[
+    "12345678",
+    "123456789",
+    "1234567890",
+    "12345678910",
+    "87654321",
+    "11111111",
+    "00000000",
+    "88888888",
+    "11223344",
+    "12341234",
+    "123123123",
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "passw0rd",
+    "qwertyui",
+    "qwerty123",
+    "qwertyuiop",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "zaq12wsx",
+    "asdfghjk",
+    "asdf1234",
+    "abcd1234",
+    "abc12345",
+    "abcdefgh",
+    "iloveyou",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "welcome1",
+    "welcome123",
+    "admin123",
+    "administrator",
+    "letmein1",
+    "trustno1",
+    "dragon12",
+    "monkey12",
+    "superman",
+    "starwars",
+    "whatever",
+    "computer",
+    "internet",
+    "michelle",
+    "jennifer",
+    "charlie1",
+    "master12",
+    "contraseña",
+    "contrasena",
+    "contraseña1",
+    "contrasena1",
+    "contraseña123",
+    "teamo123",
+    "tequiero",
+    "argentina",
+    "argentina1",
+    "boca1234",
+    "riverplate",
+    "bocajuniors",
+    "chefcito",
+    "chefcito1",
+    "chefcito123",
+    "restaurante",
+    "12qwaszx",
+    "q1w2e3r4",
+    "1234qwer",
+    "qwer1234",
+];
+
+/// Refuses the most common passwords and the account's e-mail as its password.
+pub fn check_guessable(password: &Password, email: &Email) -> Result<(), Rejected> {
+    let lower = password.expose().to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) || lower == email.as_str() {
+        return Err(Rejected::GuessablePassword);
+    }
+    Ok(())
 }
 
 /// Most ids one `POST /users/batch` may ask for (a listing page of 1,000 rows at most has
@@ -85,6 +206,7 @@ impl Password {
             0 => Err(Rejected::MissingPassword),
             n if n < MIN_PASSWORD_CHARS => Err(Rejected::WeakPassword),
             n if n > MAX_PASSWORD_CHARS => Err(Rejected::LongPassword),
+            _ if raw.chars().any(char::is_control) => Err(Rejected::ControlInPassword),
             _ => Ok(Password(raw.to_string())),
         }
     }

@@ -12,6 +12,7 @@ use crate::model::{
 };
 use crate::passwords;
 use crate::store::{self, Applied, NewSession, Rotation};
+use crate::throttle::Throttle;
 use crate::tokens::{self, IdClaims, Keys};
 
 /// Why an operation failed.
@@ -32,6 +33,9 @@ pub enum Error {
     RefreshTokenReused,
     #[error("User not found")]
     UserNotFound,
+    /// Too many failed sign-ins for this account or from this address; try again in `0` s.
+    #[error("TOO_MANY_ATTEMPTS_TRY_LATER : Too many failed sign-ins; try again in {0} seconds")]
+    TooManyAttempts(i64),
     #[error(transparent)]
     Store(#[from] DbError),
     #[error(transparent)]
@@ -72,6 +76,7 @@ pub struct Users {
     keys: Keys,
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for Users {
@@ -91,6 +96,7 @@ impl Users {
             keys,
             settings,
             clock,
+            throttle: Throttle::default(),
         }
     }
 
@@ -107,6 +113,7 @@ impl Users {
     pub async fn sign_up(&self, credentials: &Credentials) -> Result<Session> {
         let email = Email::parse(&credentials.email)?;
         let password = Password::parse(&credentials.password)?;
+        model::check_guessable(&password, &email)?;
         let password_hash = passwords::hash(&password).await?;
         let uid = model::new_uid();
         let (refresh_token, session) = self.new_session();
@@ -122,23 +129,40 @@ impl Users {
         self.session(uid, email.as_str().to_string(), refresh_token)
     }
 
-    pub async fn sign_in(&self, credentials: &Credentials) -> Result<Session> {
+    /// Signs in; `client` is the caller's address (from the gateway), for throttling.
+    pub async fn sign_in(
+        &self,
+        credentials: &Credentials,
+        client: Option<&str>,
+    ) -> Result<Session> {
         let email = Email::parse(&credentials.email)?;
         if credentials.password.is_empty() {
             return Err(Rejected::MissingPassword.into());
         }
-        // Longer than any password we accept: cannot match, not worth hashing.
-        if credentials.password.chars().count() > model::MAX_PASSWORD_CHARS {
-            return Err(Error::InvalidCredentials);
-        }
+        let now = self.clock.now();
+        self.throttle
+            .check(email.as_str(), client, now)
+            .map_err(Error::TooManyAttempts)?;
         let account = store::account_by_email(&self.db, email.as_str()).await?;
         // Verified even when the account does not exist (against a decoy), so that both
-        // failures take the same time.
-        let stored = account.as_ref().map(|a| a.password_hash.clone());
-        let matches = passwords::verify(&credentials.password, stored).await?;
-        let Some(account) = account.filter(|_| matches) else {
+        // failures take the same time. An over-long password cannot match: it is compared
+        // with the decoy, so that it takes the same time too.
+        let too_long = credentials.password.chars().count() > model::MAX_PASSWORD_CHARS;
+        let stored = account
+            .as_ref()
+            .filter(|_| !too_long)
+            .map(|a| a.password_hash.clone());
+        let password = if too_long {
+            ""
+        } else {
+            credentials.password.as_str()
+        };
+        let matches = passwords::verify(password, stored).await?;
+        let Some(account) = account.filter(|_| matches && !too_long) else {
+            self.throttle.failed(email.as_str(), client, now);
             return Err(Error::InvalidCredentials);
         };
+        self.throttle.succeeded(email.as_str());
         let (refresh_token, session) = self.new_session();
         store::add_session(&self.db, &account.uid, session).await?;
         self.session(account.uid, account.email, refresh_token)
@@ -215,9 +239,9 @@ impl Users {
         let profile = Profile {
             uid: model::parse_uid(&registration.localid)?,
             user_type: model::parse_registrable_type(&registration.user_type)?,
-            email: registration.email.unwrap_or_default(),
-            name: registration.name,
-            phone_number: registration.phone_number,
+            email: model::parse_profile_email(&registration.email.unwrap_or_default())?,
+            name: model::parse_name(&registration.name)?,
+            phone_number: model::parse_phone(&registration.phone_number)?,
         };
         // The original also told the communications service the phone number here. That
         // service does not exist yet; see the crate docs for how it will be fed.
@@ -250,15 +274,16 @@ impl Users {
     /// Updates name and phone; a null or empty value keeps what is stored.
     pub async fn update(&self, uid: &str, update: ProfileUpdate) -> Result<UserData> {
         let keep_if_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
-        store::update_profile(
-            &self.db,
-            uid,
-            keep_if_empty(update.name),
-            keep_if_empty(update.phone),
-        )
-        .await?
-        .map(UserData::from)
-        .ok_or(Error::UserNotFound)
+        let name = keep_if_empty(update.name)
+            .map(|n| model::parse_name(&n))
+            .transpose()?;
+        let phone = keep_if_empty(update.phone)
+            .map(|p| model::parse_phone(&p))
+            .transpose()?;
+        store::update_profile(&self.db, uid, name, phone)
+            .await?
+            .map(UserData::from)
+            .ok_or(Error::UserNotFound)
     }
 
     /// The registered type, `anonymous` for a uid that never registered.

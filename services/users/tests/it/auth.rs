@@ -224,3 +224,73 @@ async fn expired_refresh_tokens_are_refused() {
     let late = refresh(&app, &next_token).await;
     assert_refused(&late, 401, "INVALID_REFRESH_TOKEN");
 }
+
+/// A sign-in from `ip`, as the gateway forwards it.
+async fn sign_in_from(app: &axum::Router, ip: &str, email: &str, password: &str) -> Answer {
+    let request = request(axum::http::Method::POST, "/auth/signin")
+        .header(chefcito::CLIENT_IP_HEADER, ip)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"email": email, "password": password}).to_string(),
+        ))
+        .unwrap();
+    send(app, request).await
+}
+
+#[tokio::test]
+async fn online_guessing_is_throttled_without_locking_the_owner_out_for_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let state = users::State::open(&config(dir.path()), clock.clone())
+        .await
+        .unwrap();
+    let app = users::app(state);
+    sign_up(&app, "ana@example.com", "correct horse").await;
+    let mut refused = 0;
+    let mut wrong = 0;
+    for _ in 0..200 {
+        let answer = sign_in_from(&app, "203.0.113.7", "ana@example.com", "wrong horse").await;
+        match answer.status.as_u16() {
+            401 => wrong += 1,
+            429 => {
+                refused += 1;
+                assert!(
+                    answer
+                        .description()
+                        .starts_with("TOO_MANY_ATTEMPTS_TRY_LATER")
+                );
+                let retry: i64 = answer.headers["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&retry), "{retry}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(wrong, 6, "five free failures, then one more try per wait");
+    assert_eq!(refused, 194);
+    // Right after, even the right password waits: guessing must not be free.
+    let owner = sign_in_from(&app, "198.51.100.1", "ana@example.com", "correct horse").await;
+    assert_eq!(owner.status, 429);
+    // A minute later at most, the owner is in (from another address).
+    clock.advance(60);
+    let owner = sign_in_from(&app, "198.51.100.1", "ana@example.com", "correct horse").await;
+    assert_eq!(owner.status, 200, "{owner:?}");
+    // The guessing address itself is slowed down whatever account it tries next: spreading
+    // guesses over many accounts does not make them free either.
+    for i in 0..30 {
+        sign_in_from(
+            &app,
+            "203.0.113.7",
+            &format!("x{i}@example.com"),
+            "wrong horse",
+        )
+        .await;
+    }
+    let attacker = sign_in_from(&app, "203.0.113.7", "bea@example.com", "wrong horse").await;
+    assert_eq!(attacker.status, 429, "a fresh account, a guessing address");
+    let bystander = sign_in_from(&app, "198.51.100.2", "bea@example.com", "wrong horse").await;
+    assert_eq!(bystander.status, 401, "other addresses are not slowed down");
+}

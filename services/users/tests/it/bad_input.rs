@@ -186,3 +186,45 @@ async fn unknown_paths_and_methods_are_4xx() {
     );
     assert_eq!(get(&s.app, "/auth/signup").await.status, 405);
 }
+
+#[tokio::test]
+async fn common_passwords_and_the_email_as_password_are_refused() {
+    let s = service().await;
+    for password in ["12345678", "Password1", "contraseña", "QWERTYUIOP"] {
+        let answer = sign_up(&s.app, "ana@example.com", password).await;
+        assert_refused(&answer, 400, "WEAK_PASSWORD");
+    }
+    let same = sign_up(&s.app, "ana.perez@example.com", "Ana.Perez@example.com").await;
+    assert_refused(&same, 400, "WEAK_PASSWORD");
+    let control = sign_up(&s.app, "ana@example.com", "correct\u{0}horse").await;
+    assert_refused(&control, 400, "INVALID_PASSWORD");
+    assert_eq!(
+        sign_up(&s.app, "ana@example.com", "correct horse")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn profile_fields_are_bounded_and_free_of_control_characters() {
+    let s = service().await;
+    let huge = "x".repeat(250_000);
+    for (name, phone) in [
+        (huge.as_str(), "1"),
+        ("Ana\u{0}", "1"),
+        ("Ana", "11\u{0}55"),
+        ("Ana", "1".repeat(33).as_str()),
+    ] {
+        let answer = register(&s.app, "u1", "client", name, phone).await;
+        assert_eq!(answer.status, 400, "{name:.20} / {phone}");
+    }
+    assert_eq!(get(&s.app, "/user/u1").await.status, 404, "nothing stored");
+    let ok = register(&s.app, "u1", "client", &"ñ".repeat(100), &"1".repeat(32)).await;
+    assert_eq!(ok.status, 200);
+    let update = put(&s.app, "/user/u1", json!({"name": huge, "phone": null})).await;
+    assert_eq!(update.status, 400);
+    let update = put(&s.app, "/user/u1", json!({"name": null, "phone": "1\u{7}"})).await;
+    assert_eq!(update.status, 400);
+    assert_eq!(get(&s.app, "/user/u1").await.body["name"], "ñ".repeat(100));
+}
