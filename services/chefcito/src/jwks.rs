@@ -7,6 +7,16 @@
 //! of forged key ids cannot turn into a flood of fetches): that is how key rotation is
 //! picked up. The algorithm is taken from the key, never from the token, so `alg: none` and
 //! algorithm confusion are rejected.
+//!
+//! **Outages.** When the keys are due for a refresh and the JWKS cannot be fetched, the cached
+//! keys stay in use (stale-if-error) for up to [`STALE_IF_ERROR`]: tokens signed with them keep
+//! working through a provider outage. One fetch is in flight at a time, and a failure is
+//! remembered for [`FAILURE_BACKOFF`], so an outage does not turn every request into a fetch.
+//! A token with an unknown key id during an outage is 401 (it cannot be checked, so it is not
+//! accepted); only with no usable keys at all is the answer 503.
+//!
+//! Besides signature, `iss`, `aud` and `exp`, a token must not be used before its `nbf` nor
+//! claim to be issued in the future (`iat`), with the same leeway ([`LEEWAY_SECS`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,6 +29,12 @@ use tokio::sync::{Mutex, RwLock};
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// Minimum time between two refetches caused by an unknown key id.
 pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long past their expiry cached keys are still used while the JWKS cannot be fetched.
+pub const STALE_IF_ERROR: Duration = Duration::from_secs(3600);
+/// After a failed fetch, no other is tried for this long.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+/// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
 
 /// The claims we read from an ID token (Firebase and the embedded provider agree on these).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -30,6 +46,8 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     #[serde(default)]
     pub iss: String,
     #[serde(default)]
@@ -97,7 +115,14 @@ pub struct Verifier {
     config: VerifierConfig,
     http: reqwest::Client,
     cache: RwLock<Option<Cache>>,
-    refresh: Mutex<Option<Instant>>,
+    refresh: Mutex<Refreshes>,
+}
+
+/// When keys were last fetched on demand, and when a fetch last failed.
+#[derive(Default)]
+struct Refreshes {
+    last_forced: Option<Instant>,
+    failed_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -157,7 +182,7 @@ impl Verifier {
             config,
             http,
             cache: RwLock::new(None),
-            refresh: Mutex::new(None),
+            refresh: Mutex::new(Refreshes::default()),
         }
     }
 
@@ -202,26 +227,59 @@ impl Verifier {
         })
     }
 
-    /// Refetches the keys unless another task just did, or `forced` refreshes are rate-limited.
+    /// Refetches the keys unless another task just did, `forced` refreshes are rate-limited,
+    /// or a fetch failed a moment ago.
     async fn refresh(&self, forced: bool) -> Result<(), TokenError> {
         // The lock also makes concurrent callers wait for one fetch instead of each fetching.
-        let mut last_forced = self.refresh.lock().await;
+        let mut state = self.refresh.lock().await;
         let fresh = self
             .cache
             .read()
             .await
             .as_ref()
             .is_some_and(|c| c.expires > Instant::now());
-        if fresh && (!forced || last_forced.is_some_and(|t| t.elapsed() < FORCED_REFRESH_INTERVAL))
-        {
+        let forced_recently = state
+            .last_forced
+            .is_some_and(|t| t.elapsed() < FORCED_REFRESH_INTERVAL);
+        if fresh && (!forced || forced_recently) {
             return Ok(());
         }
-        if forced {
-            *last_forced = Some(Instant::now());
+        if state
+            .failed_at
+            .is_some_and(|t| t.elapsed() < FAILURE_BACKOFF)
+        {
+            return Err(TokenError::KeysUnavailable(
+                "the JWKS failed a moment ago".into(),
+            ));
         }
-        let cache = self.fetch().await?;
-        *self.cache.write().await = Some(cache);
-        Ok(())
+        if forced {
+            state.last_forced = Some(Instant::now());
+        }
+        match self.fetch().await {
+            Ok(cache) => {
+                if state.failed_at.take().is_some() {
+                    tracing::info!(url = %self.config.jwks_url, "JWKS reachable again");
+                }
+                *self.cache.write().await = Some(cache);
+                Ok(())
+            }
+            Err(e) => {
+                if state.failed_at.is_none() {
+                    tracing::warn!(url = %self.config.jwks_url, error = %e, "JWKS fetch failed; cached keys stay in use");
+                }
+                state.failed_at = Some(Instant::now());
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether cached keys may still be used although they are due for a refresh.
+    async fn usable_when_stale(&self) -> bool {
+        self.cache
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.expires + STALE_IF_ERROR > Instant::now())
     }
 
     /// Verifies `token` and returns its claims.
@@ -234,8 +292,11 @@ impl Verifier {
             .await
             .as_ref()
             .is_none_or(|c| c.expires <= Instant::now());
-        if stale {
-            self.refresh(false).await?;
+        if stale
+            && let Err(e) = self.refresh(false).await
+            && !self.usable_when_stale().await
+        {
+            return Err(e);
         }
         let known = |cache: &Option<Cache>| {
             cache.as_ref().is_some_and(|c| match &kid {
@@ -243,8 +304,16 @@ impl Verifier {
                 None => c.only.is_some(),
             })
         };
-        if !known(&*self.cache.read().await) {
-            self.refresh(true).await?;
+        if !known(&*self.cache.read().await)
+            && let Err(e) = self.refresh(true).await
+        {
+            // Keys we cannot fetch cannot vouch for the token: with some keys in hand it is
+            // an unknown key (401), with none at all the provider is down (503).
+            return Err(if self.usable_when_stale().await {
+                TokenError::UnknownKey
+            } else {
+                e
+            });
         }
         let guard = self.cache.read().await;
         let cache = guard.as_ref().ok_or(TokenError::UnknownKey)?;
@@ -260,13 +329,21 @@ impl Verifier {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid(e.to_string()),
-            })
+            })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if claims.iat > now + LEEWAY_SECS {
+            return Err(TokenError::Invalid("issued in the future (iat)".into()));
+        }
+        Ok(claims)
     }
 }
 

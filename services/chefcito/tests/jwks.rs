@@ -220,3 +220,112 @@ async fn unreachable_jwks_is_keys_unavailable() {
     assert!(matches!(e, TokenError::KeysUnavailable(_)), "{e:?}");
     assert_eq!(chefcito::ApiError::from(e).status, 503);
 }
+
+/// A JWKS server that can be switched to failing (500), counting fetches.
+struct FlakyJwks {
+    url: String,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+    fetches: Arc<AtomicUsize>,
+}
+
+async fn flaky_jwks(keys: Vec<serde_json::Value>, cache_control: &'static str) -> FlakyJwks {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (fail, f) = (failing.clone(), fetches.clone());
+    let app = Router::new().route(
+        "/jwks",
+        get(move || {
+            let (fail, f, keys) = (fail.clone(), f.clone(), keys.clone());
+            async move {
+                f.fetch_add(1, Ordering::SeqCst);
+                if fail.load(Ordering::SeqCst) {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+                (
+                    [("cache-control", cache_control)],
+                    axum::Json(serde_json::json!({"keys": keys})),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FlakyJwks {
+        url,
+        failing,
+        fetches,
+    }
+}
+
+use axum::response::IntoResponse;
+
+#[tokio::test]
+async fn cached_keys_keep_working_through_a_jwks_outage() {
+    let key = TestKey::new("k1");
+    let server = flaky_jwks(vec![key.jwk()], "public, max-age=1").await;
+    let v = verifier(&server.url);
+    let token = key.sign(&claims(AUD, ISS, now() + 3600));
+    v.verify(&token).await.unwrap();
+    server.failing.store(true, Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The keys are due for a refresh and the JWKS is down: the cached ones still serve.
+    let before = server.fetches.load(Ordering::SeqCst);
+    for _ in 0..50 {
+        v.verify(&token).await.unwrap();
+    }
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst) - before,
+        1,
+        "one failed fetch, then the failure is remembered"
+    );
+    // A key we never saw cannot be checked during the outage: 401, not 503.
+    let stranger = TestKey::new("k2");
+    let e = v
+        .verify(&stranger.sign(&claims(AUD, ISS, now() + 3600)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TokenError::UnknownKey), "{e:?}");
+    assert_eq!(chefcito::ApiError::from(e).status, 401);
+    // Back up: the next refresh after the back-off picks the keys up again.
+    server.failing.store(false, Ordering::SeqCst);
+    v.verify(&token).await.unwrap();
+}
+
+#[tokio::test]
+async fn with_no_keys_at_all_an_outage_is_503() {
+    let key = TestKey::new("k1");
+    let server = flaky_jwks(vec![key.jwk()], "public, max-age=600").await;
+    server.failing.store(true, Ordering::SeqCst);
+    let v = verifier(&server.url);
+    let e = v
+        .verify(&key.sign(&claims(AUD, ISS, now() + 3600)))
+        .await
+        .unwrap_err();
+    assert_eq!(chefcito::ApiError::from(e).status, 503);
+}
+
+#[tokio::test]
+async fn tokens_not_yet_valid_or_issued_in_the_future_are_refused() {
+    let key = TestKey::new("k1");
+    let server = jwks_server(vec![key.jwk()], "public, max-age=600").await;
+    let v = verifier(&server.url);
+    let mut not_yet = claims(AUD, ISS, now() + 3600);
+    not_yet["nbf"] = serde_json::json!(now() + 600);
+    assert!(matches!(
+        v.verify(&key.sign(&not_yet)).await,
+        Err(TokenError::Invalid(_))
+    ));
+    let mut future = claims(AUD, ISS, now() + 3600);
+    future["iat"] = serde_json::json!(now() + 600);
+    assert!(matches!(
+        v.verify(&key.sign(&future)).await,
+        Err(TokenError::Invalid(_))
+    ));
+    // Within the leeway both are fine (clocks drift).
+    let mut skewed = claims(AUD, ISS, now() + 3600);
+    skewed["iat"] = serde_json::json!(now() + 10);
+    skewed["nbf"] = serde_json::json!(now() + 10);
+    v.verify(&key.sign(&skewed)).await.unwrap();
+}

@@ -9,15 +9,18 @@
 //!   restart — see [`permissions`];
 //! * answers CORS pre-flights on every path and puts CORS headers on every answer, errors
 //!   included (hazard H4) — see [`cors`];
-//! * serves the client-facing API (`/auth/*`, `/users`) by calling internal services with the
-//!   internal token, and documents it at `GET /openapi.json` and `GET /docs` — see [`routes`]
-//!   and [`openapi`].
+//! * serves the client-facing API (`/auth/*`, `/users`, `/venue`, `/venues*`,
+//!   `/reservations*`) by calling internal services with the internal token, and documents it
+//!   at `GET /openapi.json` and `GET /docs` — see [`routes`] and [`openapi`].
 //!
 //! ## Configuration
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `USERS_URL` | `http://127.0.0.1:8001` | base URL of the users service |
+//! | `VENUES_URL` | `http://127.0.0.1:8003` | base URL of the venues service |
+//! | `RESERVATIONS_URL` | `http://127.0.0.1:8002` | base URL of the reservations service |
+//! | `POINTS_URL` | `http://127.0.0.1:8007` | base URL of the points service (balances in `GET /users`) |
 //! | `AUTH_JWKS_URL` | `<USERS_URL>/.well-known/jwks.json` | where the token signing keys are published |
 //! | `AUTH_ISSUER` | `chefcito-users` | the `iss` every accepted token carries |
 //! | `AUTH_AUDIENCE` | `chefcito` | the `aud` every accepted token carries |
@@ -54,8 +57,12 @@
 //!   `/health` and CORS pre-flights work all the same.
 //! * `PUT /users` requires both `name` and `phone` keys (null allowed), as the original did;
 //!   the real client always sends both (H13).
-//! * `points` in `GET /users` are the starting points (0, "Novato") until the points service
-//!   exists.
+//! * `points` in `GET /users` and `PUT /users` come from the points service. When it fails or
+//!   cannot be reached, the profile is answered anyway with the starting points (0, `Novato`)
+//!   and a warning is logged: the apps sign in through `GET /users` (the portal stays logged
+//!   out when it fails), and a balance shown late matters less than a sign-in refused.
+//! * Venue and reservation ownership and request rules are in [`routes::venues`] and
+//!   [`routes::reservations`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +86,19 @@ pub struct Config {
     /// Base URL of the users service (identity provider, profiles, permission table).
     #[arg(long, env = "USERS_URL", default_value = "http://127.0.0.1:8001")]
     pub users_url: String,
+    /// Base URL of the venues service.
+    #[arg(long, env = "VENUES_URL", default_value = "http://127.0.0.1:8003")]
+    pub venues_url: String,
+    /// Base URL of the reservations service.
+    #[arg(
+        long,
+        env = "RESERVATIONS_URL",
+        default_value = "http://127.0.0.1:8002"
+    )]
+    pub reservations_url: String,
+    /// Base URL of the points service.
+    #[arg(long, env = "POINTS_URL", default_value = "http://127.0.0.1:8007")]
+    pub points_url: String,
     /// JWKS URL of the identity provider [default: <USERS_URL>/.well-known/jwks.json]. For
     /// Firebase: https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com
     #[arg(long, env = "AUTH_JWKS_URL")]
@@ -118,6 +138,9 @@ impl Config {
 pub struct State {
     /// The internal services the gateway calls (one field per service).
     pub users: Downstream,
+    pub venues: Downstream,
+    pub reservations: Downstream,
+    pub points: Downstream,
     pub identity: Arc<auth::Identity>,
     pub permissions: Arc<permissions::PermissionStore>,
 }
@@ -142,12 +165,17 @@ impl State {
             },
             client.http().clone(),
         );
-        let users = Downstream::new(client.clone(), &config.users_url)
-            .map_err(|e| anyhow::anyhow!("USERS_URL: {e}"))?;
+        let downstream = |url: &str, variable: &str| {
+            Downstream::new(client.clone(), url).map_err(|e| anyhow::anyhow!("{variable}: {e}"))
+        };
+        let users = downstream(&config.users_url, "USERS_URL")?;
         Ok(State {
             identity: Arc::new(auth::Identity::new(verifier, users.clone())),
             permissions: Arc::new(permissions::PermissionStore::new(users.clone())),
             users,
+            venues: downstream(&config.venues_url, "VENUES_URL")?,
+            reservations: downstream(&config.reservations_url, "RESERVATIONS_URL")?,
+            points: downstream(&config.points_url, "POINTS_URL")?,
         })
     }
 }

@@ -28,17 +28,15 @@ impl Methods {
 
     /// `Err(allow)` when `path` is served but not with `method`.
     fn check(&self, path: &str, method: &Method) -> Result<(), String> {
+        let serves = |served: &[Method]| {
+            served.contains(method) || (method == Method::HEAD && served.contains(&Method::GET))
+        };
         match self.0.get(path) {
-            Some(served)
-                if !served.contains(method)
-                    && !(method == Method::HEAD && served.contains(&Method::GET)) =>
-            {
-                Err(served
-                    .iter()
-                    .map(Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "))
-            }
+            Some(served) if !serves(served) => Err(served
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")),
             _ => Ok(()),
         }
     }

@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Accounts and sessions of the embedded identity provider"),
         (name = "users", description = "The signed-in user's profile"),
+        (name = "venues", description = "Restaurants' venues: the catalogue, near me, promotions, a restaurant's own"),
+        (name = "reservations", description = "Bookings and their life: accept, cancel, check in, no-show, edit"),
         (name = "docs", description = "This documentation"),
         (name = "service", description = "Probes"),
     )

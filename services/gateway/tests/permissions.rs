@@ -66,7 +66,12 @@ async fn unknown_paths_are_404_whoever_calls() {
         Some(env.bearer_for("ana")),
         Some("Bearer garbage".into()),
     ] {
-        for path in ["/nowhere", "/venue", "/users/extra", "/stats/venue/v1"] {
+        for path in [
+            "/nowhere",
+            "/venues/resto/extra",
+            "/users/extra",
+            "/stats/venue/v1",
+        ] {
             let (status, body) = env.get(path, authorization.as_deref()).await;
             assert_eq!(status, 404, "{path}: {body}");
             assert_eq!(body["endpoint"], path);

@@ -84,18 +84,42 @@ async fn registration_needs_a_token_and_a_known_type() {
 }
 
 #[tokio::test]
-async fn the_profile_has_data_and_starting_points() {
+async fn the_profile_has_data_and_points_from_the_points_service() {
     let env = Env::start().await;
     env.users.register("ana", "client");
+    let points = json!({"user": "ana", "total": 150, "level": "Aficionado Gourmet"});
+    env.fake("points")
+        .answer("GET /points/ana", 200, points.clone());
     let (status, body) = env.get_as("/users", "ana").await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
         json!({
             "data": {"localid": "ana", "email": "ana@example.com", "name": "Ana", "phone_number": "1155"},
-            "points": {"user": "ana", "total": 0, "level": "Novato"}
+            "points": points
         })
     );
+    let (status, body) = update(&env, "ana", json!({"name": "Ana María", "phone": null})).await;
+    assert_eq!((status, &body["points"]), (200, &points));
+    let call = env.fake("points").calls()[0].clone();
+    assert_eq!(call.token.as_deref(), Some(INTERNAL_TOKEN));
+}
+
+#[tokio::test]
+async fn a_failing_points_service_leaves_the_starting_points_not_a_failed_sign_in() {
+    let mut env = Env::start().await;
+    env.users.register("ana", "client");
+    let starting = json!({"user": "ana", "total": 0, "level": "Novato"});
+    env.fake("points")
+        .answer("GET /points/ana", 500, json!({"description": "boom"}));
+    let (status, body) = env.get_as("/users", "ana").await;
+    assert_eq!((status, &body["points"]), (200, &starting));
+    assert_eq!(body["data"]["name"], "Ana");
+    env.fake_mut("points").stop();
+    let (status, body) = env.get_as("/users", "ana").await;
+    assert_eq!((status, &body["points"]), (200, &starting));
+    let (status, body) = update(&env, "ana", json!({"name": "Ana", "phone": null})).await;
+    assert_eq!((status, &body["points"]), (200, &starting));
 }
 
 #[tokio::test]

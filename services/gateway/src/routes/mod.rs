@@ -2,6 +2,7 @@
 //! shape the answer. Each is declared with its OpenAPI entry through `utoipa_axum::routes!`,
 //! so a route cannot be served without being documented.
 
+use chefcito::error::Envelope;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -10,7 +11,22 @@ use crate::State;
 
 pub mod auth;
 pub mod docs;
+pub mod reservations;
 pub mod users;
+pub mod venues;
+
+/// What a proxied route answers when its service fails (documentation only: the answers
+/// come from `chefcito::client`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ServiceFailure {
+    /// The service failed or gave an answer that makes no sense.
+    #[response(status = 502)]
+    Failed(Envelope),
+    /// The service cannot be reached; try again later.
+    #[response(status = 503)]
+    Unavailable(Envelope),
+}
 
 /// Every gateway route with its documentation (the standard `/health` and `/ready` come
 /// from `chefcito::service::finish`).
@@ -21,6 +37,8 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::signout))
         .routes(routes!(users::register, users::profile, users::update))
+        .merge(venues::routes())
+        .merge(reservations::routes())
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .routes(routes!(docs::asset))

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::SignedIn;
+use crate::routes::ServiceFailure;
 
 /// E1's body; `name` and `number` may be empty (Google sign-ins send `""`, H13).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,11 +30,16 @@ pub struct ProfileView {
     pub points: PointsView,
 }
 
-impl ProfileView {
-    fn of(data: UserData) -> ProfileView {
-        // Until the points service exists every user holds the starting points.
-        let points = PointsView::starting(&data.localid);
-        ProfileView { data, points }
+/// The user's points from the points service; the starting points when it fails, so that
+/// signing in (`GET /users`) never fails because of the points service.
+async fn points_of(state: &crate::State, uid: &str) -> PointsView {
+    match state.points.get::<PointsView>(&["points", uid]).await {
+        Ok(points) => points,
+        Err(e) => {
+            tracing::warn!(status = %e.status, error = %e.description,
+                "points unavailable: answering the profile with the starting points");
+            PointsView::starting(uid)
+        }
     }
 }
 
@@ -70,14 +76,20 @@ pub async fn register(
 #[utoipa::path(get, path = "/users", tag = "users",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Profile and points", body = ProfileView),
+        (status = 200, description = "Profile and points (the starting points when the points service fails)", body = ProfileView),
         (status = 401, description = "No valid ID token", body = Envelope),
+        ServiceFailure,
     ))]
 pub async fn profile(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let data = match state.users.get::<UserData>(&["user", &claims.sub]).await {
+    let path = ["user", claims.sub.as_str()];
+    let (data, points) = tokio::join!(
+        state.users.get::<UserData>(&path),
+        points_of(&state, &claims.sub)
+    );
+    let data = match data {
         Ok(data) => data,
         // Signed in but not registered yet: the account's e-mail, empty name and phone, as
         // the original answered (the mobile app does not handle an error here).
@@ -89,7 +101,7 @@ pub async fn profile(
         },
         Err(e) => return Err(e),
     };
-    Ok(Json(ProfileView::of(data)))
+    Ok(Json(ProfileView { data, points }))
 }
 
 /// Change the signed-in user's name and phone.
@@ -100,12 +112,20 @@ pub async fn profile(
         (status = 401, description = "No valid ID token", body = Envelope),
         (status = 404, description = "Not registered yet: call `POST /users`", body = Envelope),
         (status = 422, description = "Malformed body", body = Envelope),
+        ServiceFailure,
     ))]
 pub async fn update(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
     Json(body): Json<ProfileUpdate>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let data: UserData = state.users.put(&["user", &claims.sub], &body).await?;
-    Ok(Json(ProfileView::of(data)))
+    let path = ["user", claims.sub.as_str()];
+    let (data, points) = tokio::join!(
+        state.users.put::<_, UserData>(&path, &body),
+        points_of(&state, &claims.sub)
+    );
+    Ok(Json(ProfileView {
+        data: data?,
+        points,
+    }))
 }

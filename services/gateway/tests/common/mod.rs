@@ -1,5 +1,6 @@
 //! Test fixtures: signing keys and JWKS servers, a fake users service speaking the internal
-//! API (docs/internal-api.md), and a gateway on a real listener.
+//! API (docs/internal-api.md), one scripted fake for every other service the gateway
+//! proxies ([`PROXIED`]), and a gateway on a real listener.
 #![allow(dead_code)] // each test file uses its own part of the fixtures
 
 use std::collections::HashMap;
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -394,6 +395,138 @@ impl FakeUsers {
     }
 }
 
+/// The services the gateway proxies besides users, each replaced by a [`Fake`] in [`Env`]:
+/// `(name, the gateway's option for its URL)`. A new proxied service is one more row.
+pub const PROXIED: &[(&str, &str)] = &[
+    ("venues", "--venues-url"),
+    ("reservations", "--reservations-url"),
+    ("points", "--points-url"),
+];
+
+/// One call a [`Fake`] received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `"METHOD /path"` (path as received, percent-encoding kept).
+    pub line: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    pub body: Option<Value>,
+    /// The internal token it carried.
+    pub token: Option<String>,
+}
+
+impl Call {
+    /// The values of query key `key`, decoded, in order.
+    pub fn query_values(&self, key: &str) -> Vec<String> {
+        let pairs: Vec<(String, String)> =
+            serde_html_form::from_str(self.query.as_deref().unwrap_or("")).unwrap();
+        pairs
+            .into_iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Every decoded query pair, sorted (order-insensitive comparisons).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> =
+            serde_html_form::from_str(self.query.as_deref().unwrap_or("")).unwrap();
+        pairs.sort();
+        pairs
+    }
+}
+
+#[derive(Default)]
+struct FakeData {
+    /// `"METHOD /path"` → status and JSON body.
+    answers: HashMap<String, (u16, Value)>,
+    calls: Vec<Call>,
+}
+
+/// A stand-in for an internal service: answers what the test scripted for `METHOD /path`
+/// (404 with a "nothing scripted" envelope otherwise) and records every call.
+pub struct Fake {
+    pub url: String,
+    data: Arc<Mutex<FakeData>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+async fn fake_call(
+    State(data): State<Arc<Mutex<FakeData>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let line = format!("{method} {}", uri.path());
+    let mut d = data.lock().unwrap();
+    d.calls.push(Call {
+        line: line.clone(),
+        query: uri.query().map(str::to_string),
+        body: serde_json::from_slice(&body).ok(),
+        token: internal_token(&headers),
+    });
+    match d.answers.get(&line) {
+        Some((status, body)) => {
+            let mut response =
+                (StatusCode::from_u16(*status).unwrap(), Json(body.clone())).into_response();
+            if *status == 401 {
+                response.headers_mut().insert(
+                    chefcito::service::INTERNAL_TOKEN_REFUSED_HEADER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+            }
+            response
+        }
+        None => envelope(
+            404,
+            &format!("fake: nothing scripted for {line}"),
+            uri.path(),
+        ),
+    }
+}
+
+impl Fake {
+    pub async fn start() -> Fake {
+        let data = Arc::new(Mutex::new(FakeData::default()));
+        let router = Router::new().fallback(fake_call).with_state(data.clone());
+        let (url, stop) = serve(router).await;
+        Fake {
+            url,
+            data,
+            stop: Some(stop),
+        }
+    }
+
+    /// From now on `call` (`"GET /venues/ana"`) answers `status` with `body`.
+    pub fn answer(&self, call: &str, status: u16, body: Value) -> &Fake {
+        self.data
+            .lock()
+            .unwrap()
+            .answers
+            .insert(call.to_string(), (status, body));
+        self
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.data.lock().unwrap().calls.clone()
+    }
+
+    /// The only call received (fails when there were none or several).
+    pub fn only_call(&self) -> Call {
+        let calls = self.calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        calls[0].clone()
+    }
+
+    /// Stops listening (later calls find the port closed).
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// A gateway on a real listener; `extra` are more command-line options.
 pub async fn gateway(users: &str, jwks: &str, extra: &[&str]) -> String {
     let mut args = vec![
@@ -419,11 +552,12 @@ pub async fn gateway(users: &str, jwks: &str, extra: &[&str]) -> String {
 }
 
 /// The usual set-up: a JWKS server with one key, a fake users service with the shipped
-/// table, a gateway between them.
+/// table, a [`Fake`] for every other service in [`PROXIED`], a gateway in front of them.
 pub struct Env {
     pub key: TestKey,
     pub jwks: JwksServer,
     pub users: FakeUsers,
+    fakes: HashMap<&'static str, Fake>,
     pub gateway: String,
     pub http: reqwest::Client,
 }
@@ -437,14 +571,32 @@ impl Env {
         let key = TestKey::new("k1");
         let jwks = jwks_server(&[&key]).await;
         let users = FakeUsers::with_table(yaml).await;
-        let gateway = gateway(&users.url, &jwks.url, &[]).await;
+        let mut fakes = HashMap::new();
+        let mut options = Vec::new();
+        for (name, option) in PROXIED {
+            let fake = Fake::start().await;
+            options.extend([option.to_string(), fake.url.clone()]);
+            fakes.insert(*name, fake);
+        }
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        let gateway = gateway(&users.url, &jwks.url, &options).await;
         Env {
             key,
             jwks,
             users,
+            fakes,
             gateway,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The fake standing for service `name` (a row of [`PROXIED`]).
+    pub fn fake(&self, name: &str) -> &Fake {
+        &self.fakes[name]
+    }
+
+    pub fn fake_mut(&mut self, name: &str) -> &mut Fake {
+        self.fakes.get_mut(name).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
