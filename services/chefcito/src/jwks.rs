@@ -33,6 +33,8 @@ pub const FORCED_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 pub const STALE_IF_ERROR: Duration = Duration::from_secs(3600);
 /// After a failed fetch, no other is tried for this long.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+/// The issuer of Firebase ID tokens, followed by the project id.
+pub const FIREBASE_ISSUER_PREFIX: &str = "https://securetoken.google.com/";
 /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 
@@ -48,6 +50,9 @@ pub struct Claims {
     pub iat: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// When the user authenticated (Firebase ID tokens always carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
     #[serde(default)]
     pub iss: String,
     #[serde(default)]
@@ -342,6 +347,22 @@ impl Verifier {
             .map_or(0, |d| d.as_secs());
         if claims.iat > now + LEEWAY_SECS {
             return Err(TokenError::Invalid("issued in the future (iat)".into()));
+        }
+        if claims.sub.is_empty() {
+            return Err(TokenError::Invalid("empty subject".into()));
+        }
+        // Firebase's rules for its ID tokens: authenticated in the past.
+        let firebase = self.config.issuer.starts_with(FIREBASE_ISSUER_PREFIX);
+        match claims.auth_time {
+            Some(at) if at > now + LEEWAY_SECS => {
+                return Err(TokenError::Invalid(
+                    "authenticated in the future (auth_time)".into(),
+                ));
+            }
+            None if firebase => {
+                return Err(TokenError::Invalid("no auth_time".into()));
+            }
+            _ => {}
         }
         Ok(claims)
     }

@@ -51,7 +51,7 @@ fn now() -> u64 {
 }
 
 fn claims(aud: &str, iss: &str, exp: u64) -> serde_json::Value {
-    serde_json::json!({"sub": "uid-1", "email": "a@b.co", "aud": aud, "iss": iss, "iat": now(), "exp": exp})
+    serde_json::json!({"sub": "uid-1", "email": "a@b.co", "aud": aud, "iss": iss, "iat": now(), "auth_time": now(), "exp": exp})
 }
 
 /// A JWKS server whose key set can be swapped, counting fetches.

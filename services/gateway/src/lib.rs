@@ -109,6 +109,15 @@ pub struct Config {
     /// The `aud` claim accepted tokens carry (Firebase: the project id).
     #[arg(long, env = "AUTH_AUDIENCE", default_value = "chefcito")]
     pub auth_audience: String,
+    /// Who signs users in: `embedded` (the users service; `/auth/*` is served) or `external`
+    /// (Firebase or another OIDC provider; `/auth/*` answers 404). Default: `embedded` unless
+    /// `AUTH_JWKS_URL` points outside the users service.
+    #[arg(long, env = "AUTH_SIGNIN", value_parser = ["embedded", "external"])]
+    pub auth_signin: Option<String>,
+    /// Origins allowed to call from a browser, comma-separated (e.g.
+    /// `https://portal.example.com`); empty: any origin (`*`, without credentials).
+    #[arg(long, env = "CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
     /// Seconds between two reads of the permission table from the users service.
     #[arg(long, env = "PERMISSIONS_REFRESH_SECS", default_value = "2")]
     pub permissions_refresh_secs: u64,
@@ -124,6 +133,14 @@ impl Config {
         self.auth_jwks_url
             .clone()
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", self.users_base()))
+    }
+
+    /// Whether `/auth/*` is served (the users service signs users in).
+    pub fn embedded_sign_in(&self) -> bool {
+        match self.auth_signin.as_deref() {
+            Some(mode) => mode == "embedded",
+            None => self.jwks_is_internal(),
+        }
     }
 
     /// Whether the JWKS is served by our own users service, which requires the internal token.
@@ -143,6 +160,10 @@ pub struct State {
     pub points: Downstream,
     pub identity: Arc<auth::Identity>,
     pub permissions: Arc<permissions::PermissionStore>,
+    /// Whether the users service is the identity provider (`/auth/*` is served); false when
+    /// tokens come from an external provider such as Firebase.
+    pub embedded_identity: bool,
+    pub cors: Arc<cors::Origins>,
 }
 
 impl State {
@@ -176,6 +197,8 @@ impl State {
             venues: downstream(&config.venues_url, "VENUES_URL")?,
             reservations: downstream(&config.reservations_url, "RESERVATIONS_URL")?,
             points: downstream(&config.points_url, "POINTS_URL")?,
+            embedded_identity: config.embedded_sign_in(),
+            cors: Arc::new(cors::Origins::parse(config.cors_origins.as_deref())?),
         })
     }
 }
@@ -184,6 +207,7 @@ impl State {
 /// standard service routes and layers, CORS outermost.
 pub fn app(state: State) -> Router {
     let (router, document) = routes::router().split_for_parts();
+    let cors = state.cors.clone();
     let table = state.permissions.clone();
     let ready: chefcito::service::ReadyCheck = Arc::new(move || {
         let loaded = table.table().is_some();
@@ -218,7 +242,7 @@ pub fn app(state: State) -> Router {
     );
     // Outermost, so that pre-flights never meet the guard and every answer (the envelope's
     // 401/403/404 included) carries the CORS headers.
-    router.layer(cors::layer())
+    router.layer(cors::layer(&cors))
 }
 
 /// Builds the gateway: state, a first read of the permission table (not fatal: the users

@@ -91,7 +91,7 @@ impl TestKey {
 /// Firebase-style claims valid for an hour.
 pub fn claims(uid: &str) -> Value {
     json!({"sub": uid, "email": format!("{uid}@example.com"), "iss": ISSUER, "aud": AUDIENCE,
-           "iat": now(), "exp": now() + 3600})
+           "iat": now(), "auth_time": now(), "exp": now() + 3600})
 }
 
 /// Serves `router` on a fresh loopback port until `stop` is sent (dropping it keeps the
@@ -544,6 +544,11 @@ pub async fn gateway(users: &str, jwks: &str, extra: &[&str]) -> String {
         "--permissions-refresh-secs",
         "1",
     ];
+    // The fake users service plays the embedded provider, with its keys on a separate JWKS
+    // server: say so, unless a test picks the mode itself (Firebase mode).
+    if !extra.contains(&"--auth-signin") {
+        args.extend_from_slice(&["--auth-signin", "embedded"]);
+    }
     args.extend_from_slice(extra);
     let router = gateway::build(&gateway::Config::parse_from(args))
         .await
