@@ -5,8 +5,8 @@
 //! `status` and `logs` show it.
 //!
 //! Environment: every service gets `BIND`, `DATA_DIR` and `INTERNAL_TOKEN`; a service that
-//! calls another gets `<DEP>_URL` for each entry of `depends_on` (the network alias in the
-//! cluster, the loopback in native mode). No service gets a signing key: users keeps its own
+//! calls another gets `<DEP>_URL` for each entry of `depends_on` and `reaches` (the network
+//! alias in the cluster, the loopback in native mode). No service gets a signing key: users keeps its own
 //! on its volume.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,8 +23,11 @@ pub struct Service {
     pub port: u16,
     /// Keeps data in `/data`: gets a named volume that outlives `down`.
     pub stateful: bool,
-    /// Services it calls; `up` starts them first and waits until they are healthy.
+    /// Services it calls and needs up; `up` starts them first and waits until they are healthy.
     pub depends_on: &'static [&'static str],
+    /// Services it calls without waiting for them (outbox consumers, optional lookups): it
+    /// gets their URL, and copes while they are down. Breaks what would be start-up cycles.
+    pub reaches: &'static [&'static str],
     /// Published to the host (only the gateway: everything else is internal).
     pub public: bool,
     /// Extra fixed environment.
@@ -38,6 +41,7 @@ pub const SERVICES: &[Service] = &[
         port: ports::USERS,
         stateful: true,
         depends_on: &[],
+        reaches: &["communications"],
         public: false,
         env: &[],
     },
@@ -46,6 +50,7 @@ pub const SERVICES: &[Service] = &[
         port: ports::VENUES,
         stateful: true,
         depends_on: &[],
+        reaches: &[],
         public: false,
         env: &[],
     },
@@ -54,6 +59,34 @@ pub const SERVICES: &[Service] = &[
         port: ports::POINTS,
         stateful: true,
         depends_on: &[],
+        reaches: &[],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "stats",
+        port: ports::STATS,
+        stateful: true,
+        depends_on: &[],
+        reaches: &[],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "summaries",
+        port: ports::SUMMARIES,
+        stateful: true,
+        depends_on: &[],
+        reaches: &["opinions"],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "communications",
+        port: ports::COMMUNICATIONS,
+        stateful: true,
+        depends_on: &["venues"],
+        reaches: &[],
         public: false,
         env: &[],
     },
@@ -61,7 +94,17 @@ pub const SERVICES: &[Service] = &[
         name: "reservations",
         port: ports::RESERVATIONS,
         stateful: true,
-        depends_on: &["users", "venues", "points"],
+        depends_on: &["users", "venues"],
+        reaches: &["points", "stats", "communications", "opinions"],
+        public: false,
+        env: &[],
+    },
+    Service {
+        name: "opinions",
+        port: ports::OPINIONS,
+        stateful: true,
+        depends_on: &["reservations"],
+        reaches: &["points", "communications", "summaries"],
         public: false,
         env: &[],
     },
@@ -69,7 +112,16 @@ pub const SERVICES: &[Service] = &[
         name: "gateway",
         port: ports::GATEWAY,
         stateful: false,
-        depends_on: &["users", "venues", "reservations", "points"],
+        depends_on: &[
+            "users",
+            "venues",
+            "reservations",
+            "points",
+            "opinions",
+            "summaries",
+            "stats",
+        ],
+        reaches: &[],
         public: true,
         env: &[],
     },
@@ -176,7 +228,7 @@ impl Service {
         env.insert("BIND".into(), format!("{bind_ip}:{}", self.port));
         env.insert("DATA_DIR".into(), data_dir.into());
         env.insert("INTERNAL_TOKEN".into(), secrets.internal_token().into());
-        for dep in self.depends_on {
+        for dep in self.depends_on.iter().chain(self.reaches) {
             // The table is validated by `levels`, so a dependency always exists.
             if let Ok(dep) = get(dep) {
                 env.insert(
@@ -202,6 +254,7 @@ mod tests {
             port: 1,
             stateful: false,
             depends_on,
+            reaches: &[],
             public: false,
             env: &[],
         }
@@ -230,11 +283,17 @@ mod tests {
         assert_eq!(
             names(&all),
             [
-                vec!["points", "users", "venues"],
-                vec!["reservations"],
+                vec!["points", "stats", "summaries", "users", "venues"],
+                vec!["communications", "reservations"],
+                vec!["opinions"],
                 vec!["gateway"]
             ]
         );
+        for s in SERVICES {
+            for other in s.depends_on.iter().chain(s.reaches) {
+                assert!(get(other).is_ok(), "{} reaches unknown {other}", s.name);
+            }
+        }
         let ports: BTreeSet<u16> = SERVICES.iter().map(|s| s.port).collect();
         assert_eq!(ports.len(), SERVICES.len(), "two services share a port");
         assert_eq!(

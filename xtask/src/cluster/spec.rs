@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding,
+    RestartPolicy, RestartPolicyNameEnum,
 };
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ use crate::secrets::Secrets;
 use crate::services::Service;
 
 /// Bump when the way containers are created changes, so that every container is recreated.
-const SPEC_FORMAT: u32 = 1;
+const SPEC_FORMAT: u32 = 2;
 
 /// Loopback only: the cluster is for this machine.
 pub const PUBLISH_IP: &str = "127.0.0.1";
@@ -119,6 +120,12 @@ impl Spec {
                 network_mode: Some(self.network.clone()),
                 binds: self.volume.as_ref().map(|v| vec![format!("{v}:/data")]),
                 port_bindings,
+                // A service that dies (killed, out of memory) comes back by itself; `down`
+                // stops it for good.
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                }),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig {
@@ -218,6 +225,17 @@ mod tests {
             users.create_body().host_config.unwrap().binds.unwrap(),
             ["p-users-data:/data"]
         );
+    }
+
+    #[test]
+    fn containers_restart_unless_stopped() {
+        let policy = spec(&[], Publish::No)
+            .create_body()
+            .host_config
+            .unwrap()
+            .restart_policy
+            .unwrap();
+        assert_eq!(policy.name, Some(RestartPolicyNameEnum::UNLESS_STOPPED));
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub struct Row {
     pub state: String,
     pub health: String,
     pub url: String,
+    /// How often the engine restarted the container after it died (restart policy).
+    pub restarts: String,
     pub image: String,
     pub age: String,
 }
@@ -32,6 +34,7 @@ pub async fn rows(engine: &Engine, project: &str) -> Result<Vec<Row>> {
                 state: "absent".into(),
                 health: "-".into(),
                 url: "-".into(),
+                restarts: "-".into(),
                 image: "-".into(),
                 age: "-".into(),
             });
@@ -43,6 +46,7 @@ pub async fn rows(engine: &Engine, project: &str) -> Result<Vec<Row>> {
             state: c.state.map(|s| s.to_string()).unwrap_or_default(),
             health: health_of(c.status.as_deref().unwrap_or_default()).into(),
             url: url_of(c).unwrap_or_else(|| "-".into()),
+            restarts: restarts_of(engine, c).await,
             image,
             age,
         });
@@ -62,15 +66,43 @@ pub async fn render(engine: &Engine, project: &str, gated: &[&str]) -> Result<St
     }
     let cells: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|r| vec![r.service, r.state, r.health, r.url, r.image, r.age])
+        .map(|r| {
+            vec![
+                r.service, r.state, r.health, r.url, r.restarts, r.image, r.age,
+            ]
+        })
         .collect();
     Ok(format!(
         "project {project}\n{}",
         table(
-            &["SERVICE", "STATE", "HEALTH", "URL", "IMAGE", "IMAGE AGE"],
+            &[
+                "SERVICE",
+                "STATE",
+                "HEALTH",
+                "URL",
+                "RESTARTS",
+                "IMAGE",
+                "IMAGE AGE"
+            ],
             &cells
         )
     ))
+}
+
+async fn restarts_of(engine: &Engine, c: &ContainerSummary) -> String {
+    let Some(id) = c.id.as_deref() else {
+        return "-".into();
+    };
+    engine
+        .docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()
+        .and_then(|i| i.restart_count)
+        .map_or_else(|| "-".into(), |n| n.to_string())
 }
 
 /// The engine says `Up 5 seconds (healthy)` or `Up 1 second (health: starting)`.
