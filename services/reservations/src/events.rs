@@ -12,15 +12,28 @@ use crate::transition::Actor;
 /// The topic of [`StatusChanged`].
 pub const STATUS_TOPIC: &str = "reservation.status";
 
+/// The services that hear about status changes.
+#[derive(Debug, Clone)]
+pub struct Consumers {
+    pub points: Downstream,
+    pub stats: Downstream,
+    pub communications: Downstream,
+}
+
 /// Who hears about status changes. Adding a consumer is one more line here (and its base URL
 /// in the configuration).
-pub fn routes(points: Downstream) -> Vec<Route> {
-    vec![Route {
+pub fn routes(c: Consumers) -> Vec<Route> {
+    let route = |consumer: &'static str, target: Downstream| Route {
         topic: STATUS_TOPIC,
-        consumer: "points",
-        target: points,
+        consumer,
+        target,
         path: "/events",
-    }]
+    };
+    vec![
+        route("points", c.points),
+        route("stats", c.stats),
+        route("communications", c.communications),
+    ]
 }
 
 /// The payload of a `reservation.status` event.

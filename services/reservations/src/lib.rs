@@ -20,6 +20,9 @@
 //! | `VENUES_URL` | `http://127.0.0.1:8003` | venues service (existence, status, capacity) |
 //! | `USERS_URL` | `http://127.0.0.1:8001` | users service (names and phones in listings) |
 //! | `POINTS_URL` | `http://127.0.0.1:8007` | points service (consumer of status events) |
+//! | `STATS_URL` | `http://127.0.0.1:8006` | stats service (consumer of status events) |
+//! | `COMMUNICATIONS_URL` | `http://127.0.0.1:8008` | communications service (consumer of status events: notifications) |
+//! | `OPINIONS_URL` | `http://127.0.0.1:8004` | opinions service (the `opinions` map of listings, one batch call per listing) |
 //! | `SEATING_MINUTES` | `120` | two reservations share seats when their times are less than this apart |
 //! | `EXPIRY_SWEEP_SECS` | `60` | period of the background expiry sweep |
 //! | `DISPLAY_OFFSET_MINUTES` | `-180` | added to every `time` of a listing, printed naive (hazard H6) |
@@ -130,6 +133,19 @@ pub struct Config {
     /// Base URL of the points service (consumer of status events).
     #[arg(long, env = "POINTS_URL", default_value = "http://127.0.0.1:8007")]
     pub points_url: String,
+    /// Base URL of the stats service (consumer of status events).
+    #[arg(long, env = "STATS_URL", default_value = "http://127.0.0.1:8006")]
+    pub stats_url: String,
+    /// Base URL of the communications service (consumer of status events: notifications).
+    #[arg(
+        long,
+        env = "COMMUNICATIONS_URL",
+        default_value = "http://127.0.0.1:8008"
+    )]
+    pub communications_url: String,
+    /// Base URL of the opinions service (the `opinions` map of listings).
+    #[arg(long, env = "OPINIONS_URL", default_value = "http://127.0.0.1:8004")]
+    pub opinions_url: String,
     /// Minutes a party holds its seats: reservations less than this apart share the capacity.
     #[arg(long, env = "SEATING_MINUTES", default_value = "120",
           value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -190,11 +206,21 @@ impl State {
         };
         let venues = Venues(downstream(&config.venues_url, "VENUES_URL")?);
         let users = Users(downstream(&config.users_url, "USERS_URL")?);
-        let outbox = Outbox::new(events::routes(downstream(
-            &config.points_url,
-            "POINTS_URL",
-        )?));
-        let reservations = Reservations::new(db, outbox, venues, users, clock, config.settings());
+        let outbox = Outbox::new(events::routes(events::Consumers {
+            points: downstream(&config.points_url, "POINTS_URL")?,
+            stats: downstream(&config.stats_url, "STATS_URL")?,
+            communications: downstream(&config.communications_url, "COMMUNICATIONS_URL")?,
+        }));
+        let opinions = opinions::Opinions::new(downstream(&config.opinions_url, "OPINIONS_URL")?);
+        let reservations = Reservations::new(
+            db,
+            outbox,
+            venues,
+            users,
+            opinions,
+            clock,
+            config.settings(),
+        );
         Ok(State {
             reservations: Arc::new(reservations),
             exposure: config.serve.exposure(Role::Internal),

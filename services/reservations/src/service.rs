@@ -107,6 +107,7 @@ impl Reservations {
         outbox: Outbox,
         venues: Venues,
         users: Users,
+        opinions: Opinions,
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Reservations {
@@ -115,7 +116,7 @@ impl Reservations {
             outbox,
             venues,
             users,
-            opinions: Opinions,
+            opinions,
             clock,
             settings,
         }

@@ -194,6 +194,8 @@ pub struct Setup {
     pub flags: Vec<String>,
     /// Point the venues URL somewhere else (e.g. a closed port).
     pub venues_url: Option<String>,
+    /// Where listings get their opinions (default: nowhere, a closed port).
+    pub opinions_url: Option<String>,
 }
 
 impl Default for Setup {
@@ -204,6 +206,7 @@ impl Default for Setup {
             sweep_secs: 3600,
             flags: Vec::new(),
             venues_url: None,
+            opinions_url: None,
         }
     }
 }
@@ -243,6 +246,17 @@ pub async fn service_with(setup: Setup) -> Service {
         &base,
         "--points-url",
         &base,
+        // Nothing listens on port 9: these consumers and the opinions lookup fail fast and
+        // never reach a service another test runs on the default ports.
+        "--stats-url",
+        "http://127.0.0.1:9",
+        "--communications-url",
+        "http://127.0.0.1:9",
+        "--opinions-url",
+        setup
+            .opinions_url
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:9"),
         "--venues-url",
         setup.venues_url.as_deref().unwrap_or(&base),
         "--expiry-sweep-secs",

@@ -229,3 +229,65 @@ async fn more_than_a_thousand_diners_take_one_call_per_thousand() {
     sizes.sort();
     assert_eq!(sizes, [1, 1000]);
 }
+
+#[tokio::test]
+async fn listings_carry_the_opinions_of_their_reservations_from_one_batch_call() {
+    use std::sync::{Arc, Mutex};
+    let asked: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = asked.clone();
+    let opinions = axum::Router::new().route(
+        "/opinions/batch",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(body.clone());
+                let first = body["reservations"][0].as_str().unwrap().to_string();
+                // One opinion about a reservation on the page, one about another: only the
+                // first may reach the listing.
+                axum::Json(json!({
+                    first.clone(): {"venue": "resto", "opinion": "Muy rico", "reservation": first, "date": "2030-01-01T23:00:00"},
+                    "someone-else": {"venue": "resto", "opinion": "No", "reservation": "someone-else", "date": "2030-01-01T23:00:00"}
+                }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, opinions).await.unwrap() });
+    let s = service_with(Setup {
+        opinions_url: Some(url),
+        ..Setup::default()
+    })
+    .await;
+    s.fakes.venue("resto", 0, "Available");
+    let a = booked(&s, "diner", "resto", 30, 2).await;
+    booked(&s, "other", "resto", 300, 2).await;
+    let listed = list(&s, "venue=resto").await;
+    let map = listed.body["opinions"].as_object().unwrap();
+    assert_eq!(asked.lock().unwrap().len(), 1, "one call per listing");
+    assert_eq!(
+        asked.lock().unwrap()[0]["reservations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(map.keys().all(|k| listed.ids().contains(k)), "{map:?}");
+    assert_eq!(
+        map.len(),
+        1,
+        "the opinion about a reservation off the page is dropped"
+    );
+    assert!(listed.ids().contains(&a));
+}
+
+#[tokio::test]
+async fn a_failing_opinions_service_leaves_the_listing_without_opinions() {
+    let s = service().await;
+    s.fakes.venue("resto", 0, "Available");
+    booked(&s, "diner", "resto", 30, 2).await;
+    let listed = list(&s, "venue=resto").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["opinions"], json!({}));
+    assert_eq!(listed.ids().len(), 1);
+}
