@@ -25,6 +25,8 @@ async fn every_scenario_runs_without_errors_against_users_and_gateway() {
         data.path().to_str().unwrap(),
         "--internal-token",
         INTERNAL_TOKEN,
+        "--communications-url",
+        "http://127.0.0.1:9",
     ]);
     let users_url = serve(users::build(&users).await.unwrap()).await;
     let gateway = gateway::Config::parse_from([

@@ -348,6 +348,14 @@ pub struct Dispatcher {
     tasks: JoinSet<()>,
 }
 
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("consumers", &self.tasks.len())
+            .finish()
+    }
+}
+
 impl Dispatcher {
     /// Stops the dispatcher now (dropping it does the same).
     pub fn abort(&mut self) {

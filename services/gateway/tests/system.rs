@@ -27,6 +27,9 @@ impl Cluster {
             data.path().to_str().unwrap(),
             "--internal-token",
             INTERNAL_TOKEN,
+            // Nothing listens on port 9: phone events wait in the outbox.
+            "--communications-url",
+            "http://127.0.0.1:9",
         ]);
         let (users, _) = serve(users::build(&users_config).await.unwrap()).await;
         let gateway_config = gateway::Config::parse_from([

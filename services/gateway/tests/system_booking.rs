@@ -76,6 +76,9 @@ fn service_args<'a>(name: &'a str, data: &'a std::path::Path) -> Vec<String> {
     ]
 }
 
+/// A base URL where nothing listens.
+const NOWHERE: &str = "http://127.0.0.1:9";
+
 fn points_config(data: &std::path::Path) -> points::Config {
     points::Config::parse_from(service_args("points", data))
 }
@@ -119,12 +122,13 @@ impl Cluster {
             url(&points_l),
         );
 
-        let users = users::build(&users::Config::parse_from(service_args(
-            "users",
-            &dir("users"),
-        )))
-        .await
-        .unwrap();
+        // Services this test does not start are on port 9, where nothing listens: their
+        // events wait in the outboxes instead of reaching another test's services.
+        let mut users_args = service_args("users", &dir("users"));
+        users_args.extend(["--communications-url".into(), NOWHERE.into()]);
+        let users = users::build(&users::Config::parse_from(users_args))
+            .await
+            .unwrap();
         let venues = venues::build(&venues::Config::parse_from(service_args(
             "venues",
             &dir("venues"),
@@ -140,6 +144,12 @@ impl Cluster {
                 &users_url,
                 "--points-url",
                 &points_url,
+                "--stats-url",
+                NOWHERE,
+                "--communications-url",
+                NOWHERE,
+                "--opinions-url",
+                NOWHERE,
             ]
             .map(String::from),
         );

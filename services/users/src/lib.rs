@@ -25,6 +25,7 @@
 //! | `TOKEN_AUDIENCE` | `chefcito` | `aud` of the ID tokens |
 //! | `TOKEN_TTL_SECS` | `3600` | lifetime of an ID token (`expiresIn`) |
 //! | `REFRESH_TTL_DAYS` | `30` | lifetime of a refresh token; each use gives a new one with a new lifetime |
+//! | `COMMUNICATIONS_URL` | `http://127.0.0.1:8008` | communications service: phone numbers are sent there through the outbox |
 //! | `SIGNING_KEY` | none | PKCS#8 PEM of an Ed25519 private key; when absent a key is generated on the first start, kept in `<DATA_DIR>/signing-key.pem` (mode 0600) and reused afterwards |
 //!
 //! ## Decisions
@@ -45,9 +46,10 @@
 //!   tokens are pruned when sessions start; presenting a pruned one is a plain 401.
 //! * **Phone numbers and communications.** The original pushed the phone number to the
 //!   communications service on sign-up and update, after committing, so a failure of that call
-//!   left users half-registered. That service does not exist yet. When it lands, the phone
-//!   number will be written to an outbox table in the same transaction as the profile and
-//!   delivered by a background task with retries, so that registration never depends on it.
+//!   left users half-registered. Here a `user.phone` event (`{"user","phone","at"}`) is written
+//!   to the transactional outbox in the same transaction as the profile (on registration, and
+//!   when an update changes the number) and delivered by a background task with retries:
+//!   registration never waits for, or fails with, the communications service.
 //! * A wrong e-mail and a wrong password give the same 401 after the same work (a decoy hash
 //!   is verified for unknown e-mails): the sign-in answer does not reveal who has an account.
 
@@ -104,6 +106,13 @@ pub struct Config {
         allow_hyphen_values = true
     )]
     pub signing_key: Option<Secret>,
+    /// Base URL of the communications service (phone numbers, delivered through the outbox).
+    #[arg(
+        long,
+        env = "COMMUNICATIONS_URL",
+        default_value = "http://127.0.0.1:8008"
+    )]
+    pub communications_url: String,
 }
 
 impl Config {
@@ -122,6 +131,17 @@ impl Config {
 pub struct State {
     pub users: Arc<Users>,
     pub exposure: Exposure,
+    /// Delivers the outbox while the router lives (started by [`build`]).
+    dispatcher: Option<Arc<chefcito::outbox::Dispatcher>>,
+}
+
+impl State {
+    /// Starts delivering outbox events (phone numbers to communications).
+    pub fn start_background(mut self) -> State {
+        let db = self.users.db().clone();
+        self.dispatcher = Some(Arc::new(self.users.outbox().spawn_dispatcher(db)));
+        self
+    }
 }
 
 impl State {
@@ -138,7 +158,16 @@ impl State {
             Ok((db, keys))
         })
         .await??;
-        let users = Users::new(db, keys, config.token_settings(), clock);
+        let client = chefcito::client::Client::new(config.serve.internal_token.clone());
+        let communications = chefcito::client::Downstream::new(client, &config.communications_url)
+            .context("invalid COMMUNICATIONS_URL")?;
+        let outbox = chefcito::outbox::Outbox::new(vec![chefcito::outbox::Route {
+            topic: store::PHONE_TOPIC,
+            consumer: "communications",
+            target: communications,
+            path: "/events",
+        }]);
+        let users = Users::new(db, keys, config.token_settings(), clock, outbox);
         let defaults = Permissions::from_yaml(DEFAULT_PERMISSIONS)
             .context("the db_config.yaml built into this binary is invalid")?;
         if let Some(applied) = users.seed_permissions(&defaults).await? {
@@ -150,6 +179,7 @@ impl State {
         Ok(State {
             users: Arc::new(users),
             exposure: config.serve.exposure(Role::Internal),
+            dispatcher: None,
         })
     }
 }
@@ -167,7 +197,9 @@ pub fn app(state: State) -> Router {
 
 /// Everything `main` needs: opens the store, loads the key, builds the router.
 pub async fn build(config: &Config) -> anyhow::Result<Router> {
-    Ok(app(State::open(config, Arc::new(SystemClock)).await?))
+    Ok(app(State::open(config, Arc::new(SystemClock))
+        .await?
+        .start_background()))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chefcito::api::{Session, UserData, UserKind};
 use chefcito::db::{Db, DbError};
+use chefcito::outbox::Outbox;
 use chefcito::permissions::{Permissions, UserType, VersionedPermissions};
 
 use crate::model::{
@@ -77,6 +78,7 @@ pub struct Users {
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
+    outbox: Outbox,
 }
 
 impl std::fmt::Debug for Users {
@@ -90,14 +92,25 @@ impl std::fmt::Debug for Users {
 }
 
 impl Users {
-    pub fn new(db: Db, keys: Keys, settings: TokenSettings, clock: Arc<dyn Clock>) -> Users {
+    pub fn new(
+        db: Db,
+        keys: Keys,
+        settings: TokenSettings,
+        clock: Arc<dyn Clock>,
+        outbox: Outbox,
+    ) -> Users {
         Users {
             db,
             keys,
             settings,
             clock,
             throttle: Throttle::default(),
+            outbox,
         }
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     pub fn db(&self) -> &Db {
@@ -243,9 +256,13 @@ impl Users {
             name: model::parse_name(&registration.name)?,
             phone_number: model::parse_phone(&registration.phone_number)?,
         };
-        // The original also told the communications service the phone number here. That
-        // service does not exist yet; see the crate docs for how it will be fed.
-        let (stored, created) = store::register(&self.db, profile).await?;
+        // The phone number reaches the communications service through the outbox, written
+        // in the same transaction (the original called it after committing, and a failure
+        // left users half-registered).
+        let (stored, created) = store::register(&self.db, &self.outbox, profile).await?;
+        if created {
+            self.outbox.notify();
+        }
         if created {
             tracing::info!(uid = %stored.uid, user_type = %stored.user_type, "user registered");
         }
@@ -280,10 +297,12 @@ impl Users {
         let phone = keep_if_empty(update.phone)
             .map(|p| model::parse_phone(&p))
             .transpose()?;
-        store::update_profile(&self.db, uid, name, phone)
-            .await?
-            .map(UserData::from)
-            .ok_or(Error::UserNotFound)
+        let phone_given = phone.is_some();
+        let updated = store::update_profile(&self.db, &self.outbox, uid, name, phone).await;
+        if phone_given {
+            self.outbox.notify();
+        }
+        updated?.map(UserData::from).ok_or(Error::UserNotFound)
     }
 
     /// The registered type, `anonymous` for a uid that never registered.

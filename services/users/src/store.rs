@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use chefcito::db::{Db, DbError};
+use chefcito::outbox::Outbox;
 use chefcito::permissions::{Diff, Permissions, UserType, VersionedPermissions};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,8 @@ INSERT INTO permissions_new (endpoint, user_type) SELECT endpoint, user_type FRO
 DROP TABLE permissions;
 ALTER TABLE permissions_new RENAME TO permissions;
 "#,
+    // Phone numbers reach the communications service through the transactional outbox.
+    chefcito::outbox::MIGRATION,
 ];
 
 /// Opens (creating if needed) a users database and brings its schema up to date.
@@ -302,6 +305,27 @@ pub async fn revoke_session(db: &Db, token_hash: String, now: i64) -> Result<boo
 // ---------------------------------------------------------------------------------------------
 // Profiles
 
+/// The topic of a user's phone number change (consumer: communications).
+pub const PHONE_TOPIC: &str = "user.phone";
+
+/// Tells the communications service about a phone number, in the same transaction as the
+/// profile change: a registration never waits for (or fails with) that service.
+fn phone_changed(
+    tx: &rusqlite::Transaction,
+    outbox: &Outbox,
+    uid: &str,
+    phone: &str,
+) -> rusqlite::Result<()> {
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    outbox
+        .enqueue(
+            tx,
+            PHONE_TOPIC,
+            &serde_json::json!({"user": uid, "phone": phone, "at": at}),
+        )
+        .map(|_| ())
+}
+
 /// A profile from `uid, email, user_type, name, phone_number`.
 fn profile_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
     Ok(Profile {
@@ -327,7 +351,12 @@ fn load_profile(conn: &Connection, uid: &str) -> rusqlite::Result<Option<Profile
 
 /// Registers `profile` unless its uid is registered already; either way answers the stored
 /// profile and whether it was created now. Both rows are written in one transaction.
-pub async fn register(db: &Db, profile: Profile) -> Result<(Profile, bool), DbError> {
+pub async fn register(
+    db: &Db,
+    outbox: &Outbox,
+    profile: Profile,
+) -> Result<(Profile, bool), DbError> {
+    let outbox = outbox.clone();
     db.write(move |tx| {
         let created = tx.execute(
             "INSERT INTO users (uid, email, user_type) VALUES (?1, ?2, ?3) ON CONFLICT (uid) DO NOTHING",
@@ -338,6 +367,7 @@ pub async fn register(db: &Db, profile: Profile) -> Result<(Profile, bool), DbEr
                 "INSERT INTO users_data (uid, name, phone_number) VALUES (?1, ?2, ?3)",
                 params![profile.uid, profile.name, profile.phone_number],
             )?;
+            phone_changed(tx, &outbox, &profile.uid, &profile.phone_number)?;
         }
         let stored = load_profile(tx, &profile.uid)?
             .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -386,14 +416,19 @@ pub async fn user_type(db: &Db, uid: &str) -> Result<Option<UserType>, DbError> 
 /// Sets the given fields (`None` keeps the stored value); `None` when not registered.
 pub async fn update_profile(
     db: &Db,
+    outbox: &Outbox,
     uid: &str,
     name: Option<String>,
     phone_number: Option<String>,
 ) -> Result<Option<Profile>, DbError> {
     let uid = uid.to_string();
+    let outbox = outbox.clone();
     db.write(move |tx| {
-        if load_profile(tx, &uid)?.is_none() {
+        let Some(before) = load_profile(tx, &uid)? else {
             return Ok(None);
+        };
+        if let Some(phone) = phone_number.as_ref().filter(|p| **p != before.phone_number) {
+            phone_changed(tx, &outbox, &uid, phone)?;
         }
         tx.execute(
             "INSERT INTO users_data (uid, name, phone_number) VALUES (?1, '', '')

@@ -38,6 +38,8 @@ async fn rss_after_600_sign_ins_stays_within_idle_plus_the_pool() {
         dir.path().to_str().unwrap(),
         "--internal-token",
         TOKEN,
+        "--communications-url",
+        "http://127.0.0.1:9",
     ]);
     let app = users::build(&config).await.unwrap();
     let signup = Request::post("/auth/signup")

@@ -26,6 +26,10 @@ pub fn config(dir: &Path) -> users::Config {
         dir.to_str().unwrap(),
         "--internal-token",
         TOKEN,
+        // Nothing listens on port 9: phone events stay in the outbox instead of reaching a
+        // communications service another test may run on the default port.
+        "--communications-url",
+        "http://127.0.0.1:9",
     ])
 }
 

@@ -144,3 +144,70 @@ async fn a_batch_answers_the_registered_users_in_the_order_asked() {
     let malformed = post(&s.app, "/users/batch", json!({"localids": "u1"})).await;
     assert_eq!(malformed.status, 422);
 }
+
+#[tokio::test]
+async fn phone_numbers_reach_communications_through_the_outbox() {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let seen = got.clone();
+    let fake = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |axum::Json(event): axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(event);
+                axum::Json(json!({"outcome": "applied"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.communications_url = url;
+    let app = users::build(&config).await.unwrap();
+    register(&app, "u1", "client", "Ana", "11 5555-0000").await;
+    // Registering again changes nothing, so says nothing.
+    register(&app, "u1", "client", "Ana", "11 5555-0000").await;
+    put(
+        &app,
+        "/user/u1",
+        json!({"name": "Ana María", "phone": null}),
+    )
+    .await;
+    put(
+        &app,
+        "/user/u1",
+        json!({"name": null, "phone": "11 4444-0000"}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while got.lock().unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            got.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = got.lock().unwrap().clone();
+    let phones: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["topic"].as_str().unwrap(),
+                e["payload"]["user"].as_str().unwrap(),
+                e["payload"]["phone"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            ("user.phone", "u1", "11 5555-0000"),
+            ("user.phone", "u1", "11 4444-0000")
+        ]
+    );
+}
