@@ -5,6 +5,12 @@
 //! A service builds its routes, then calls [`finish`] inside its `app(state)`, so that tests
 //! driving `app()` in-process see exactly what production serves. Its `main` calls [`run`].
 //!
+//! What the server library answers by itself, before any of these layers run (so without the
+//! envelope and without CORS headers, which hyper does not let us add): a malformed request
+//! line or header (400), an over-long URI (414) and over-large headers (431) get a bare status
+//! line and the connection is closed. Everything that reaches the router, 404 and 405 included,
+//! answers the envelope.
+//!
 //! Exposure is explicit and has no default ([`Exposure`]): an internal service either checks
 //! the internal token on every call, or — started without one — listens on loopback only and
 //! refuses peers that are not on loopback. Nothing a configuration forgets can open it up.
