@@ -28,6 +28,7 @@ pub mod containerfile;
 pub mod context;
 pub mod elf;
 pub mod engine;
+pub mod fuzz;
 pub mod image;
 pub mod native;
 pub mod paths;

@@ -1,7 +1,8 @@
 //! `cargo xtask install [--check]`: prepares a fresh machine. Checks the toolchain and its
-//! components (cargo, rustfmt, clippy, cargo-nextest), static glibc for the image binaries, the
-//! Docker Engine's reachability and API version; then installs what is missing and fetches
-//! every crate `--locked`. `--check` only reports (and fails when something required is
+//! components (cargo, rustfmt, clippy, cargo-nextest), static glibc for the image binaries,
+//! schemathesis (the OpenAPI fuzzer of the end-to-end tests, in its own Python virtual
+//! environment), the Docker Engine's reachability and API version; then installs what is
+//! missing and fetches every crate `--locked`. `--check` only reports (and fails when something required is
 //! missing). A missing engine is a warning: `cargo xtask run` falls back to local processes.
 
 use anyhow::{Result, bail};
@@ -93,6 +94,15 @@ pub async fn run(args: &Args) -> Result<()> {
             }
         }
         checks = toolchain(&sh);
+        if crate::fuzz::version(&sh).is_none() {
+            println!(
+                "installing schemathesis ({}) into target/tools/schemathesis",
+                crate::fuzz::SCHEMATHESIS
+            );
+            if let Err(e) = crate::fuzz::install(&sh) {
+                println!("  could not: {e:#}");
+            }
+        }
     }
     let engine = match Engine::connect().await {
         Ok(e) => Ok(format!(
@@ -113,6 +123,14 @@ pub async fn run(args: &Args) -> Result<()> {
             ],
         })
         .collect();
+    rows.push(match crate::fuzz::version(&sh) {
+        Some(v) => vec!["schemathesis".into(), "ok".into(), v],
+        None => vec![
+            "schemathesis".into(),
+            "absent".into(),
+            "needed by `cargo xtask test --e2e`; `cargo xtask install` installs it".into(),
+        ],
+    });
     rows.push(match &engine {
         Ok(v) => vec!["Docker Engine".into(), "ok".into(), v.clone()],
         Err(e) => vec!["Docker Engine".into(), "absent".into(), format!("{e:#}")],

@@ -7,8 +7,8 @@
 //! With `--e2e`, or whenever `CI=true` (then it is mandatory): `build` every image, run the
 //! Docker tests of xtask (`xtask/tests/docker.rs`, ignored tests), bring up an isolated
 //! cluster `e2e-<pid>` on ephemeral ports, run the journeys of `services/gateway/tests/e2e.rs`
-//! against it (`CHEFCITO_E2E_URL`), and remove that cluster with its volumes whatever
-//! happened.
+//! against it (`CHEFCITO_E2E_URL`), run schemathesis against its OpenAPI document with a real
+//! token (zero failures required), and remove that cluster with its volumes whatever happened.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -184,7 +184,52 @@ async fn journeys(engine: &Engine, project: &str) -> Result<()> {
     if report.containers.is_empty() {
         bail!("no containers were started");
     }
+    let token = fuzz_account(&url).await?;
+    let junit = crate::paths::target_dir().join("schemathesis/junit.xml");
+    step(
+        "schemathesis (st run <gateway>/openapi.json --checks all)",
+        || {
+            let outcome = crate::fuzz::run(&sh, &url, &token, &junit);
+            if let Some((tests, failed)) = std::fs::read_to_string(&junit)
+                .ok()
+                .as_deref()
+                .and_then(junit_totals)
+            {
+                PASSED.fetch_add(tests.saturating_sub(failed), Ordering::Relaxed);
+                FAILED.fetch_add(failed, Ordering::Relaxed);
+            }
+            outcome
+        },
+    )?;
     Ok(())
+}
+
+/// Signs up and registers a restaurant through the gateway: the identity schemathesis calls
+/// every operation with.
+async fn fuzz_account(url: &str) -> Result<String> {
+    let http = reqwest::Client::new();
+    let email = format!("fuzz-{}@example.com", std::process::id());
+    let session: serde_json::Value = http
+        .post(format!("{url}/auth/signup"))
+        .json(&serde_json::json!({"email": email, "password": "a fuzzing password"}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("signing up the schemathesis account")?
+        .json()
+        .await?;
+    let token = session["idToken"]
+        .as_str()
+        .context("no idToken in the sign-up answer")?
+        .to_string();
+    http.post(format!("{url}/users"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"user_type": "restaurant", "name": "Fuzz", "number": ""}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("registering the schemathesis account")?;
+    Ok(token)
 }
 
 #[cfg(test)]
