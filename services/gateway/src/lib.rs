@@ -10,8 +10,9 @@
 //! * answers CORS pre-flights on every path and puts CORS headers on every answer, errors
 //!   included (hazard H4) — see [`cors`];
 //! * serves the client-facing API (`/auth/*`, `/users`, `/venue`, `/venues*`,
-//!   `/reservations*`) by calling internal services with the internal token, and documents it
-//!   at `GET /openapi.json` and `GET /docs` — see [`routes`] and [`openapi`].
+//!   `/reservations*`, `/opinions`, `/summaries/*`, `/stats/*`) by calling internal services
+//!   with the internal token, and documents it at `GET /openapi.json` and `GET /docs` — see
+//!   [`routes`] and [`openapi`].
 //!
 //! ## Configuration
 //!
@@ -21,6 +22,9 @@
 //! | `VENUES_URL` | `http://127.0.0.1:8003` | base URL of the venues service |
 //! | `RESERVATIONS_URL` | `http://127.0.0.1:8002` | base URL of the reservations service |
 //! | `POINTS_URL` | `http://127.0.0.1:8007` | base URL of the points service (balances in `GET /users`) |
+//! | `OPINIONS_URL` | `http://127.0.0.1:8004` | base URL of the opinions service |
+//! | `SUMMARIES_URL` | `http://127.0.0.1:8005` | base URL of the summaries service |
+//! | `STATS_URL` | `http://127.0.0.1:8006` | base URL of the stats service |
 //! | `AUTH_JWKS_URL` | `<USERS_URL>/.well-known/jwks.json` | where the token signing keys are published |
 //! | `AUTH_ISSUER` | `chefcito-users` | the `iss` every accepted token carries |
 //! | `AUTH_AUDIENCE` | `chefcito` | the `aud` every accepted token carries |
@@ -61,8 +65,9 @@
 //!   cannot be reached, the profile is answered anyway with the starting points (0, `Novato`)
 //!   and a warning is logged: the apps sign in through `GET /users` (the portal stays logged
 //!   out when it fails), and a balance shown late matters less than a sign-in refused.
-//! * Venue and reservation ownership and request rules are in [`routes::venues`] and
-//!   [`routes::reservations`].
+//! * Ownership and request rules of each proxied service are in its module:
+//!   [`routes::venues`], [`routes::reservations`], [`routes::opinions`],
+//!   [`routes::summaries`] (`GET` always 200, H10) and [`routes::stats`] (H2).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,6 +104,15 @@ pub struct Config {
     /// Base URL of the points service.
     #[arg(long, env = "POINTS_URL", default_value = "http://127.0.0.1:8007")]
     pub points_url: String,
+    /// Base URL of the opinions service.
+    #[arg(long, env = "OPINIONS_URL", default_value = "http://127.0.0.1:8004")]
+    pub opinions_url: String,
+    /// Base URL of the summaries service.
+    #[arg(long, env = "SUMMARIES_URL", default_value = "http://127.0.0.1:8005")]
+    pub summaries_url: String,
+    /// Base URL of the stats service.
+    #[arg(long, env = "STATS_URL", default_value = "http://127.0.0.1:8006")]
+    pub stats_url: String,
     /// JWKS URL of the identity provider [default: <USERS_URL>/.well-known/jwks.json]. For
     /// Firebase: https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com
     #[arg(long, env = "AUTH_JWKS_URL")]
@@ -158,6 +172,9 @@ pub struct State {
     pub venues: Downstream,
     pub reservations: Downstream,
     pub points: Downstream,
+    pub opinions: Downstream,
+    pub summaries: Downstream,
+    pub stats: Downstream,
     pub identity: Arc<auth::Identity>,
     pub permissions: Arc<permissions::PermissionStore>,
     /// Whether the users service is the identity provider (`/auth/*` is served); false when
@@ -197,6 +214,9 @@ impl State {
             venues: downstream(&config.venues_url, "VENUES_URL")?,
             reservations: downstream(&config.reservations_url, "RESERVATIONS_URL")?,
             points: downstream(&config.points_url, "POINTS_URL")?,
+            opinions: downstream(&config.opinions_url, "OPINIONS_URL")?,
+            summaries: downstream(&config.summaries_url, "SUMMARIES_URL")?,
+            stats: downstream(&config.stats_url, "STATS_URL")?,
             embedded_identity: config.embedded_sign_in(),
             cors: Arc::new(cors::Origins::parse(config.cors_origins.as_deref())?),
         })

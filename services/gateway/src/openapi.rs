@@ -20,6 +20,9 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "The signed-in user's profile"),
         (name = "venues", description = "Restaurants' venues: the catalogue, near me, promotions, a restaurant's own"),
         (name = "reservations", description = "Bookings and their life: accept, cancel, check in, no-show, edit"),
+        (name = "opinions", description = "Diners' reviews of their visits"),
+        (name = "summaries", description = "One paragraph about each venue, from its reviews"),
+        (name = "stats", description = "A restaurant's dashboard and diners' reliability"),
         (name = "docs", description = "This documentation"),
         (name = "service", description = "Probes"),
     )

@@ -70,7 +70,9 @@ async fn unknown_paths_are_404_whoever_calls() {
             "/nowhere",
             "/venues/resto/extra",
             "/users/extra",
-            "/stats/venue/v1",
+            "/stats/venue",
+            "/stats/venue/v1/extra",
+            "/summaries",
         ] {
             let (status, body) = env.get(path, authorization.as_deref()).await;
             assert_eq!(status, 404, "{path}: {body}");

@@ -11,9 +11,31 @@ use crate::State;
 
 pub mod auth;
 pub mod docs;
+pub mod opinions;
 pub mod reservations;
+pub mod stats;
+pub mod summaries;
 pub mod users;
 pub mod venues;
+
+/// Query values of the listings (reservations, opinions): an empty value (`?id=`) filters
+/// nothing, a datetime is read in every accepted form.
+pub(crate) mod query {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer};
+
+    pub fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+    }
+
+    pub fn optional_time<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        non_empty(d)?
+            .map(|text| chefcito::time::parse(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
 
 /// What a proxied route answers when its service fails (documentation only: the answers
 /// come from `chefcito::client`).
@@ -39,6 +61,9 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(users::register, users::profile, users::update))
         .merge(venues::routes())
         .merge(reservations::routes())
+        .merge(opinions::routes())
+        .merge(summaries::routes())
+        .merge(stats::routes())
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .routes(routes!(docs::asset))

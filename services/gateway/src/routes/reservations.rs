@@ -23,13 +23,14 @@ use chefcito::ApiError;
 use chefcito::error::Envelope;
 use chefcito::extract::{Json, Path, Query};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
+use crate::routes::query::{non_empty, optional_time};
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -421,14 +422,4 @@ pub async fn remove(
             .call::<(), ()>(reqwest::Method::DELETE, &url, None)
             .await?,
     ))
-}
-
-fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
-}
-
-fn optional_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    non_empty(d)?
-        .map(|text| chefcito::time::parse(&text).map_err(serde::de::Error::custom))
-        .transpose()
 }

@@ -401,6 +401,9 @@ pub const PROXIED: &[(&str, &str)] = &[
     ("venues", "--venues-url"),
     ("reservations", "--reservations-url"),
     ("points", "--points-url"),
+    ("opinions", "--opinions-url"),
+    ("summaries", "--summaries-url"),
+    ("stats", "--stats-url"),
 ];
 
 /// One call a [`Fake`] received.
