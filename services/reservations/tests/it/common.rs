@@ -217,6 +217,35 @@ pub struct Service {
     pub app: Router,
     pub clock: Arc<ManualClock>,
     pub fakes: Arc<Fakes>,
+    /// The command line it was started with, for [`Service::restart`].
+    pub args: Vec<String>,
+}
+
+impl Service {
+    /// Stops the service (its router and background tasks, as a killed process would) and
+    /// starts it again on the same data directory, with the same fakes.
+    pub async fn restart(self) -> Service {
+        let Service {
+            dir,
+            app,
+            clock,
+            fakes,
+            args,
+        } = self;
+        drop(app);
+        let config = reservations::Config::parse_from(args.clone());
+        let state = reservations::State::open(&config, clock.clone())
+            .await
+            .unwrap()
+            .start_background();
+        Service {
+            dir,
+            app: reservations::app(state),
+            clock,
+            fakes,
+            args,
+        }
+    }
 }
 
 pub async fn service() -> Service {
@@ -266,7 +295,7 @@ pub async fn service_with(setup: Setup) -> Service {
     .map(|s| s.to_string())
     .collect();
     args.extend(setup.flags);
-    let config = reservations::Config::parse_from(args);
+    let config = reservations::Config::parse_from(args.clone());
     let clock = Arc::new(ManualClock(Mutex::new(start())));
     let mut state = reservations::State::open(&config, clock.clone())
         .await
@@ -279,6 +308,7 @@ pub async fn service_with(setup: Setup) -> Service {
         app: reservations::app(state),
         clock,
         fakes,
+        args,
     }
 }
 

@@ -76,3 +76,41 @@ async fn a_points_outage_never_fails_the_diner() {
     // Both events wait in the outbox, in order.
     assert_eq!(transitions(&s, &id).len(), 2);
 }
+
+#[tokio::test]
+async fn events_committed_before_a_crash_are_delivered_once_after_the_restart() {
+    let s = service().await;
+    s.fakes.venue("resto", 0, "Available");
+    // Points refuses everything while the reservation changes: the events stay in the outbox.
+    s.fakes
+        .points_failures
+        .store(usize::MAX / 2, Ordering::SeqCst);
+    let id = booked(&s, "diner", "resto", 60, 2).await;
+    accept(&s, &id, "resto").await;
+    let answer = update(&s, &id, "diner", json!({"advance_forward": true})).await;
+    assert_eq!(moved(&answer), "Assisted");
+    eventually(10, "a first delivery attempt", || {
+        s.fakes.points_attempts.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    assert!(s.fakes.accepted_events().is_empty());
+    // Killed after the commits, before any delivery; points comes back; so does the service.
+    let fakes = s.fakes.clone();
+    let s = s.restart().await;
+    fakes.points_failures.store(0, Ordering::SeqCst);
+    eventually(15, "three deliveries after the restart", || {
+        fakes.accepted_events().len() >= 3
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let accepted = fakes.accepted_events();
+    let ids: std::collections::HashSet<&str> =
+        accepted.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!((accepted.len(), ids.len()), (3, 3), "{accepted:?}");
+    let tos: Vec<&str> = accepted
+        .iter()
+        .map(|d| d["payload"]["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(tos, ["Uncomfirmed", "Accepted", "Assisted"]);
+    drop(s);
+}
