@@ -76,7 +76,7 @@ pub async fn run(args: &Args) -> Result<Vec<(&'static Service, Image)>> {
                                 human_bytes(img.size),
                                 img.elapsed.as_secs_f64(),
                                 if too_big {
-                                    "  (larger than the 15 MB limit)"
+                                    "  (larger than the 25 MB limit)"
                                 } else {
                                     ""
                                 }
