@@ -105,3 +105,140 @@ pub struct ProfileUpdate {
 pub struct UsersBatch {
     pub localids: Vec<String>,
 }
+
+/// Longest id any service accepts, in characters (an external identity provider's subject may
+/// be longer than a Firebase uid's 28).
+pub const MAX_ID_CHARS: usize = 128;
+
+/// The rule every service applies to an id that ends up in a URL path or another service's
+/// key (a uid, a venue id, a reservation id): 1 to [`MAX_ID_CHARS`] characters, no `/`, no
+/// whitespace, no control character. An empty id is refused: as a filter it would mean "no
+/// filter". Each service keeps its own error for a broken id.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= MAX_ID_CHARS
+        && !id
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
+}
+
+/// The rule for an id another service wrote that is only stored and compared, never put in a
+/// path (an event's, a reservation's in an event): 1 to [`MAX_ID_CHARS`] characters without
+/// whitespace or control characters. A `/` is allowed: a producer's ids may hold one.
+pub fn is_valid_reference(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= MAX_ID_CHARS
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Such an id as it arrives on the wire: text or a JSON number (a producer's ids may be either),
+/// kept as text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawId {
+    Text(String),
+    Number(u64),
+}
+
+impl RawId {
+    /// The id as text, if it follows [`is_valid_reference`].
+    pub fn into_checked(self) -> Option<String> {
+        let text = match self {
+            RawId::Text(text) => text,
+            RawId::Number(n) => n.to_string(),
+        };
+        is_valid_reference(&text).then_some(text)
+    }
+}
+
+/// Every characteristic (kind of food) a venue may have, in the original's order. The clients
+/// ship the same list and compare it byte for byte, accents and case included, so it must
+/// never be "normalised".
+pub const CHARACTERISTICS: [&str; 31] = [
+    "Arepas",
+    "Cafeteria",
+    "Carnes",
+    "Comida Armenia",
+    "Comida China",
+    "Comida Japonesa",
+    "Comida Mexicana",
+    "Comida Vegana",
+    "Comida Vegetariana",
+    "Empanadas",
+    "Hamburguesas",
+    "Helados",
+    "Licuado y jugos",
+    "Lomitos",
+    "Milanesas",
+    "Panaderia",
+    "Panchos",
+    "Pasta",
+    "Pescado y mariscos",
+    "Picadas",
+    "Pizzas",
+    "Poke",
+    "Pollo",
+    "Postres",
+    "Saludable",
+    "Sushi",
+    "Sándwiches",
+    "Tartas",
+    "Tortillas",
+    "Woks",
+    "Wraps",
+];
+
+/// Every feature (amenity) a venue may have, in the original's order (byte for byte, as
+/// [`CHARACTERISTICS`]).
+pub const FEATURES: [&str; 8] = [
+    "Estacionamiento",
+    "Wifi",
+    "Mascotas",
+    "Aire libre",
+    "Veggie",
+    "Movilidad reducida",
+    "Musica en vivo",
+    "Area fumadores",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_bounded_in_characters_and_path_safe() {
+        assert!(is_valid_id("uC4M1ItQEgYLoeb1taxY3co6XED2"));
+        assert!(is_valid_id(&"x".repeat(MAX_ID_CHARS)));
+        assert!(is_valid_id(&"é".repeat(MAX_ID_CHARS)));
+        let long = "x".repeat(MAX_ID_CHARS + 1);
+        for bad in [
+            "", "user/u1", "a b", "a\tb", "\n", "a\u{0}b", "a\u{85}b", &long,
+        ] {
+            assert!(!is_valid_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn references_may_hold_a_slash_and_be_numbers() {
+        assert!(is_valid_reference("res/1"));
+        for bad in ["", "a b", "a\nb", &"x".repeat(MAX_ID_CHARS + 1)] {
+            assert!(!is_valid_reference(bad), "{bad:?}");
+        }
+        let number: RawId = serde_json::from_str("42").unwrap();
+        assert_eq!(number.into_checked().as_deref(), Some("42"));
+        let text: RawId = serde_json::from_str("\"0b7e-41\"").unwrap();
+        assert_eq!(text.into_checked().as_deref(), Some("0b7e-41"));
+        assert_eq!(RawId::Text(" ".into()).into_checked(), None);
+        assert!(serde_json::from_str::<RawId>("-1").is_err());
+        assert!(serde_json::from_str::<RawId>("1.5").is_err());
+    }
+
+    #[test]
+    fn vocabularies_are_the_originals() {
+        assert!(CHARACTERISTICS.contains(&"Sándwiches"));
+        let mut sorted = CHARACTERISTICS;
+        sorted.sort_unstable();
+        assert_eq!(sorted, CHARACTERISTICS, "the original list is alphabetical");
+        assert_eq!(FEATURES[0], "Estacionamiento");
+    }
+}

@@ -144,3 +144,74 @@ async fn docs_is_swagger_ui_served_offline_from_our_document() {
     let missing = env.http.get(env.url("/docs/nope.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// The vocabularies as the spec lists them (`original-venues-reservations-points.md` §2.2).
+const SPEC_CHARACTERISTICS: &str = "Arepas, Cafeteria, Carnes, Comida Armenia, Comida China, Comida Japonesa, Comida Mexicana, Comida Vegana, Comida Vegetariana, Empanadas, Hamburguesas, Helados, Licuado y jugos, Lomitos, Milanesas, Panaderia, Panchos, Pasta, Pescado y mariscos, Picadas, Pizzas, Poke, Pollo, Postres, Saludable, Sushi, Sándwiches, Tartas, Tortillas, Woks, Wraps.";
+const SPEC_FEATURES: &str = "Estacionamiento, Wifi, Mascotas, Aire libre, Veggie, Movilidad reducida, Musica en vivo, Area fumadores.";
+
+#[test]
+fn the_documented_vocabularies_are_the_specs() {
+    use gateway::routes::schema::{CHARACTERISTICS, FEATURES};
+    let words = |line: &'static str| -> Vec<&'static str> {
+        line.trim_end_matches('.').split(", ").collect()
+    };
+    assert_eq!(CHARACTERISTICS.to_vec(), words(SPEC_CHARACTERISTICS));
+    assert_eq!(FEATURES.to_vec(), words(SPEC_FEATURES));
+    // Where the spec is checked out beside the repository, the lines above are still its own.
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/spec/original-venues-reservations-points.md");
+    if let Ok(text) = std::fs::read_to_string(spec) {
+        assert!(text.contains(SPEC_CHARACTERISTICS) && text.contains(SPEC_FEATURES));
+    }
+    // And the document enumerates them where a venue's tags are read.
+    let doc = serde_json::to_value(document()).unwrap();
+    let fields = &doc["components"]["schemas"]["VenueFields"]["properties"];
+    assert_eq!(
+        fields["characteristics"]["items"]["enum"],
+        serde_json::json!(CHARACTERISTICS)
+    );
+    assert_eq!(
+        fields["features"]["items"]["enum"],
+        serde_json::json!(FEATURES)
+    );
+}
+
+#[test]
+fn the_document_states_the_enforced_bounds() {
+    let doc = serde_json::to_value(document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let people = &schemas["Booking"]["properties"]["people"];
+    assert_eq!(
+        (&people["minimum"], &people["maximum"]),
+        (&1.into(), &1000.into())
+    );
+    let lead = &schemas["VenueFields"]["properties"]["reservationLeadTime"];
+    assert_eq!(
+        (&lead["minimum"], &lead["maximum"]),
+        (&0.into(), &365.into())
+    );
+    // Both keys of a profile update are required, and each may be null.
+    let update = &schemas["ProfileUpdate"];
+    assert_eq!(update["required"], serde_json::json!(["name", "phone"]));
+    assert_eq!(
+        update["properties"]["name"]["type"],
+        serde_json::json!(["string", "null"])
+    );
+    let password = &schemas["Credentials"]["properties"]["password"];
+    assert_eq!(
+        (&password["minLength"], &password["maxLength"]),
+        (&8.into(), &128.into())
+    );
+    let near = &doc["paths"]["/venues/near"]["get"]["parameters"][0];
+    assert_eq!(near["name"], "location");
+    assert_eq!(
+        (&near["schema"]["minItems"], &near["schema"]["maxItems"]),
+        (&2.into(), &2.into())
+    );
+    let id = &doc["paths"]["/stats/user/{user_id}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(id["pattern"], gateway::routes::schema::ID_PATTERN);
+    assert_eq!(
+        (&id["minLength"], &id["maxLength"]),
+        (&1.into(), &128.into())
+    );
+}

@@ -167,9 +167,7 @@ async fn the_venue_listing_is_the_callers_venue() {
 async fn the_history_is_the_callers_own() {
     let env = env().await;
     reservations(&env).answer("GET /reservations", 200, listing("resto"));
-    let (status, _) = env
-        .get_as("/reservations/history?&limit=20&from_time=", "ana")
-        .await;
+    let (status, _) = env.get_as("/reservations/history?&limit=20", "ana").await;
     assert_eq!(status, 200);
     assert_eq!(
         reservations(&env).only_call().query_pairs(),
@@ -339,12 +337,20 @@ async fn malformed_requests_are_422_without_a_downstream_call() {
         "/reservations?from_people=many",
         "/reservations/history?to_time=2024-02-30T00:00:00Z",
         "/reservations/history?start=-1",
+        // An empty datetime is not "no filter": the document says `date-time`.
+        "/reservations?to_time=",
+        "/reservations/history?from_time=",
     ] {
         let (status, answer) = env.get_as(path, "ana").await;
         assert_eq!(status, 422, "{path}: {answer}");
     }
-    let (status, _) = env.get_as("/reservations/venue?limit=lots", "resto").await;
-    assert_eq!(status, 422);
+    for path in [
+        "/reservations/venue?limit=lots",
+        "/reservations/venue?to_time=",
+    ] {
+        let (status, answer) = env.get_as(path, "resto").await;
+        assert_eq!(status, 422, "{path}: {answer}");
+    }
     assert!(reservations(&env).calls().is_empty());
 }
 
@@ -369,4 +375,60 @@ async fn failures_are_502_and_an_unreachable_service_503() {
         })
         .await
     );
+}
+
+#[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    // JSON Schema counts `2.0` as the integer 2, so a client following the document may send it.
+    let env = env().await;
+    reservations(&env).answer("POST /reservations", 200, reservation("Uncomfirmed"));
+    let booking = json!({"people": 2.0, "venue": "resto", "time": "2030-05-01T23:00:00Z"});
+    let (status, _) = env
+        .call_as(Method::POST, "/reservations", "ana", booking)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        reservations(&env).only_call().body.unwrap()["people"],
+        json!(2)
+    );
+    reservations(&env).answer("PUT /reservations/r1", 200, reservation("Uncomfirmed"));
+    let (status, _) = env
+        .call_as(
+            Method::PUT,
+            "/reservations/r1",
+            "ana",
+            json!({"people": 3e0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let calls = reservations(&env).calls();
+    assert_eq!(
+        calls.last().unwrap().body.as_ref().unwrap()["people"],
+        json!(3)
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_422() {
+    // serde would read `["resto", "2030-…", 2]` as the struct's fields in order.
+    let env = env().await;
+    for body in [
+        json!(["resto", "2030-05-01T23:00:00Z", 2]),
+        json!([null, null]),
+        json!(null),
+        json!("resto"),
+    ] {
+        let (status, answer) = env
+            .call_as(Method::POST, "/reservations", "ana", body.clone())
+            .await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert!(
+            answer["description"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object"),
+            "{answer}"
+        );
+    }
+    assert!(reservations(&env).calls().is_empty());
 }

@@ -169,6 +169,9 @@ async fn malformed_review_requests_are_422_without_a_downstream_call() {
         "/opinions?venue=resto&start=first",
         "/opinions?venue=resto&from_date=yesterday",
         "/opinions?venue=resto&to_date=2024-02-30T00:00:00Z",
+        // Empty is not a `date-time` (the original refused it too).
+        "/opinions?venue=resto&to_date=",
+        "/opinions?from_date=&venue=resto",
     ] {
         let (status, answer) = env.get(path, None).await;
         assert_eq!(status, 422, "{path}: {answer}");

@@ -211,6 +211,25 @@ async fn missing_fields_are_422() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_an_object_is_422() {
+    // serde reads `[null, null]` as a `ProfileUpdate` of two nulls: the document says object.
+    let env = Env::start().await;
+    for body in ["[null, null]", "[\"Ana\", \"1155\"]", "null", "\"Ana\""] {
+        refused(&env, Method::PUT, "/users", body.into(), 422).await;
+    }
+    let body = json!(["client", "Ana", ""]).to_string();
+    refused(&env, Method::POST, "/users", body.into(), 422).await;
+    refused(
+        &env,
+        Method::POST,
+        "/auth/signup",
+        "[\"a@b.co\", \"secret123\"]".into(),
+        422,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_413() {
     let env = Env::start().await;
     let name = "x".repeat(300 * 1024);

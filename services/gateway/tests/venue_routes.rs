@@ -392,3 +392,31 @@ async fn failures_are_502_and_an_unreachable_service_503() {
         .await
     );
 }
+
+#[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    // JSON Schema counts `20.0` as the integer 20; a fraction is still malformed.
+    let env = Env::start().await;
+    env.users.register("resto", "restaurant");
+    venues(&env).answer("PUT /venues/resto", 200, venue("resto"));
+    let edit = json!({"capacity": 20.0, "reservationLeadTime": 2e0});
+    let (status, body) = env
+        .call_as(Method::PUT, "/venues/resto", "resto", edit)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sent = venues(&env).only_call().body.unwrap();
+    assert_eq!(
+        (&sent["capacity"], &sent["reservationLeadTime"]),
+        (&json!(20), &json!(2))
+    );
+    let (status, _) = env
+        .call_as(
+            Method::PUT,
+            "/venues/resto",
+            "resto",
+            json!({"capacity": 20.5}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(venues(&env).calls().len(), 1);
+}

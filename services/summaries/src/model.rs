@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Longest venue or event id accepted (a venue id is its owner's uid; an external identity
 /// provider's subject may be longer than a Firebase uid).
-pub const MAX_ID_LEN: usize = 128;
+pub const MAX_ID_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
 /// Longest summary stored. An engine's longer answer is cut at a word boundary.
 pub const MAX_SUMMARY_CHARS: usize = 2000;
@@ -20,23 +20,13 @@ pub const NO_SUMMARY_TEXT: &str = "No hay un resumen para este restaurant aun";
 pub const UNAVAILABLE_TEXT: &str =
     "Este restaurant aun no tiene un resumen de opiniones disponible";
 
-/// Ids end up in URL paths and in other services' keys: no slashes, spaces or control
-/// characters, and a bounded length.
-fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-}
-
 /// A venue id, checked once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VenueId(String);
 
 impl VenueId {
     pub fn parse(raw: &str) -> Result<VenueId, InvalidVenue> {
-        is_valid_id(raw)
+        chefcito::api::is_valid_id(raw)
             .then(|| VenueId(raw.to_string()))
             .ok_or(InvalidVenue)
     }
@@ -138,14 +128,13 @@ pub struct EventId(String);
 
 impl EventId {
     pub fn parse(raw: &str) -> Result<EventId, Malformed> {
-        let ok = !raw.is_empty()
-            && raw.len() <= MAX_ID_LEN
-            && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
-        ok.then(|| EventId(raw.to_string())).ok_or_else(|| {
-            Malformed(format!(
-                "`id` must be 1 to {MAX_ID_LEN} characters without spaces or control characters"
-            ))
-        })
+        chefcito::api::is_valid_reference(raw)
+            .then(|| EventId(raw.to_string()))
+            .ok_or_else(|| {
+                Malformed(format!(
+                    "`id` must be 1 to {MAX_ID_LEN} characters without spaces or control characters"
+                ))
+            })
     }
 
     pub fn as_str(&self) -> &str {

@@ -12,7 +12,7 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 /// Length of the uids we mint (the Firebase `localId` length, so both look alike).
 pub const UID_LEN: usize = 28;
 /// Longest uid accepted from a caller: external providers' subjects may be longer than ours.
-pub const MAX_UID_LEN: usize = 128;
+pub const MAX_UID_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
 /// Input that breaks a rule; always a 400, always before anything is written. The texts follow
 /// Firebase's `CODE : explanation` style, which client developers already know.
@@ -227,12 +227,9 @@ pub fn new_uid() -> String {
 
 /// Checks a uid given by a caller: it ends up in paths (`/user/{uid}`), so no slashes or spaces.
 pub fn parse_uid(raw: &str) -> Result<String, Rejected> {
-    let ok = !raw.is_empty()
-        && raw.len() <= MAX_UID_LEN
-        && !raw
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control());
-    ok.then(|| raw.to_string()).ok_or(Rejected::InvalidUid)
+    chefcito::api::is_valid_id(raw)
+        .then(|| raw.to_string())
+        .ok_or(Rejected::InvalidUid)
 }
 
 /// The types a user may register as: anonymous is what the unregistered are, never a choice.

@@ -1,7 +1,5 @@
 //! Identifiers received from other services, checked once and carried as types afterwards.
 
-use serde::Deserialize;
-
 use super::{Malformed, Rejected};
 
 /// A bare user id (the uid; a venue's id is its owner's uid). It is a path segment of
@@ -10,16 +8,12 @@ use super::{Malformed, Rejected};
 pub struct UserId(String);
 
 impl UserId {
-    /// The users service's limit, so that every registered uid fits.
-    pub const MAX_LEN: usize = 128;
+    /// The limit every service shares, so that every registered uid fits.
+    pub const MAX_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
     pub fn parse(raw: &str) -> Result<UserId, Rejected> {
-        let ok = !raw.is_empty()
-            && raw.len() <= Self::MAX_LEN
-            && !raw
-                .chars()
-                .any(|c| c == '/' || c.is_whitespace() || c.is_control());
-        ok.then(|| UserId(raw.to_string()))
+        chefcito::api::is_valid_id(raw)
+            .then(|| UserId(raw.to_string()))
             .ok_or(Rejected::InvalidUser)
     }
 
@@ -34,18 +28,11 @@ impl UserId {
 pub struct Id(String);
 
 impl Id {
-    pub const MAX_LEN: usize = 128;
+    pub const MAX_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
     /// `what` names the field in the error, e.g. `"reservation"`.
     pub fn parse(raw: RawId, what: &str) -> Result<Id, Malformed> {
-        let text = match raw {
-            RawId::Text(text) => text,
-            RawId::Number(n) => n.to_string(),
-        };
-        let ok = !text.is_empty()
-            && text.len() <= Self::MAX_LEN
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control());
-        ok.then_some(Id(text)).ok_or_else(|| {
+        raw.into_checked().map(Id).ok_or_else(|| {
             Malformed(format!(
                 "`{what}` must be 1 to {} characters without spaces or control characters",
                 Self::MAX_LEN
@@ -59,12 +46,7 @@ impl Id {
 }
 
 /// An id as it arrives on the wire, before [`Id::parse`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum RawId {
-    Text(String),
-    Number(u64),
-}
+pub use chefcito::api::RawId;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chefcito::ApiError;
-use chefcito::api::{Credentials, RefreshRequest, Session};
+use chefcito::api::{RefreshRequest, Session};
 use chefcito::error::Envelope;
 use chefcito::extract::Json;
 use std::net::SocketAddr;
@@ -13,7 +13,20 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// E-mail and password, as sign-up and sign-in take them (Firebase's extra keys such as
+/// `returnSecureToken` are ignored).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct Credentials {
+    /// One `@`, a dotted domain, no whitespace; at most 254 characters.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
+    pub email: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+}
 
 /// Create an account (e-mail + password) and sign in.
 ///

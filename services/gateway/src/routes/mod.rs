@@ -13,13 +13,15 @@ pub mod auth;
 pub mod docs;
 pub mod opinions;
 pub mod reservations;
+pub mod schema;
 pub mod stats;
 pub mod summaries;
 pub mod users;
 pub mod venues;
 
 /// Query values of the listings (reservations, opinions): an empty value (`?id=`) filters
-/// nothing, a datetime is read in every accepted form.
+/// nothing, a datetime is read in every accepted form. An empty datetime (`?to_time=`) is
+/// refused (422), as the original's did: the document says `date-time`, and `""` is not one.
 pub(crate) mod query {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer};
@@ -31,9 +33,12 @@ pub(crate) mod query {
     pub fn optional_time<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<DateTime<Utc>>, D::Error> {
-        non_empty(d)?
-            .map(|text| chefcito::time::parse(&text).map_err(serde::de::Error::custom))
-            .transpose()
+        // Read as text, not as an `Option`: the query reader turns `key=` into `None` for an
+        // `Option`, which would make an empty value mean "no filter".
+        let text = String::deserialize(d)?;
+        chefcito::time::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -27,6 +27,7 @@ use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
 use crate::routes::query::{non_empty, optional_time};
 use crate::routes::reservations::Opinion;
+use crate::routes::schema::Id;
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -37,10 +38,13 @@ pub fn routes() -> OpenApiRouter<crate::State> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct Review {
     /// The reviewed reservation: the caller's, `Assisted`.
+    #[schema(value_type = Id, inline)]
     pub reservation: String,
     /// The reservation's venue.
+    #[schema(value_type = Id, inline)]
     pub venue: String,
     /// 1 to 2000 characters; line breaks allowed, other control characters not.
+    #[schema(min_length = 1, max_length = 2000)]
     pub opinion: String,
     /// The client's clock (the app sends "now"): checked, but the stored date is the server's.
     #[serde(
@@ -48,6 +52,7 @@ pub struct Review {
         with = "chefcito::time::serde_z::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(schema_with = crate::routes::schema::nullable_datetime)]
     pub date: Option<DateTime<Utc>>,
 }
 

@@ -31,6 +31,7 @@ use utoipa_axum::routes;
 use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
 use crate::routes::query::{non_empty, optional_time};
+use crate::routes::schema::{Id, checked_id};
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -45,11 +46,14 @@ pub fn routes() -> OpenApiRouter<crate::State> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct Booking {
     /// The venue's id.
+    #[schema(value_type = Id, inline)]
     pub venue: String,
     /// When, in the future.
     #[serde(with = "chefcito::time::serde_z")]
     pub time: DateTime<Utc>,
     /// 1 to 1000.
+    #[serde(deserialize_with = "chefcito::extract::lenient_i64::deserialize")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub people: i64,
 }
 
@@ -70,9 +74,15 @@ pub struct ReservationChange {
         with = "chefcito::time::serde_z::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(schema_with = crate::routes::schema::nullable_datetime)]
     pub time: Option<DateTime<Utc>>,
-    /// A new party size (the diner); the booking returns to `Uncomfirmed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A new party size (the diner), 1 to 1000; the booking returns to `Uncomfirmed`.
+    #[serde(
+        default,
+        deserialize_with = "chefcito::extract::lenient_i64::option::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 1, maximum = 1000)]
     pub people: Option<i64>,
 }
 
@@ -361,7 +371,7 @@ async fn list(
 #[utoipa::path(put, path = "/reservations/{reservation_id}", tag = "reservations",
     request_body = ReservationChange,
     security(("bearer" = [])),
-    params(("reservation_id" = String, Path)),
+    params(("reservation_id" = inline(Id), Path)),
     responses(
         (status = 200, description = "The reservation after the change", body = Reservation),
         (status = 400, description = "A final reservation (`Canceled`, `Assisted`, `Expired`), a request asking for nothing or for two things, a past time, people outside 1–1000, no room left", body = Envelope),
@@ -377,6 +387,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<ReservationChange>,
 ) -> Result<Json<Reservation>, ApiError> {
+    checked_id("reservation", &id)?;
     let change = On::behalf(&claims, &body);
     Ok(Json(
         state
@@ -389,9 +400,10 @@ pub async fn update(
 /// Erase a reservation at the caller's venue (no client does; diners cancel instead).
 #[utoipa::path(delete, path = "/reservations/{reservation_id}", tag = "reservations",
     security(("bearer" = [])),
-    params(("reservation_id" = String, Path)),
+    params(("reservation_id" = inline(Id), Path)),
     responses(
         (status = 200, description = "Deleted: `null`", body = ()),
+        (status = 400, description = "A reservation id that breaks the rules", body = Envelope),
         (status = 401, description = "No valid ID token", body = Envelope),
         (status = 403, description = "Not the reservation's venue", body = Envelope),
         (status = 404, description = "No such reservation among the caller's and their venue's", body = Envelope),
@@ -402,6 +414,7 @@ pub async fn remove(
     SignedIn(claims): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<()>, ApiError> {
+    checked_id("reservation", &id)?;
     let caller = user_ref(&claims);
     let lookup = vec![("caller", caller.clone()), ("id", id.clone())];
     let Json(found) = list(&state, lookup).await?;

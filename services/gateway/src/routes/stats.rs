@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
+use crate::routes::schema::{Id, checked_id};
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -83,7 +84,7 @@ pub struct VenueStats {
 /// The caller's venue's stats.
 #[utoipa::path(get, path = "/stats/venue/{venue_id}", tag = "stats",
     security(("bearer" = [])),
-    params(("venue_id" = String, Path, description = "The caller's uid")),
+    params(("venue_id" = inline(Id), Path, description = "The caller's uid")),
     responses(
         (status = 200, description = "The venue's counts (zeros when nothing was counted yet)", body = VenueStats),
         (status = 400, description = "A venue id that breaks the rules", body = Envelope),
@@ -107,7 +108,7 @@ pub async fn venue(
 /// A user's reliability: read by that user or by any restaurant.
 #[utoipa::path(get, path = "/stats/user/{user_id}", tag = "stats",
     security(("bearer" = [])),
-    params(("user_id" = String, Path, description = "A bare uid (the `user.id` of a listed reservation)")),
+    params(("user_id" = inline(Id), Path, description = "A bare uid (the `user.id` of a listed reservation)")),
     responses(
         (status = 200, description = "The user's counts (zeros for an unknown user)", body = UserStats),
         (status = 400, description = "A user id that breaks the rules", body = Envelope),
@@ -120,6 +121,7 @@ pub async fn user(
     SignedIn(claims): SignedIn,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserStats>, ApiError> {
+    checked_id("user", &user_id)?;
     if claims.sub != user_id && state.identity.user_type(&claims.sub).await? != UserType::Restaurant
     {
         return Err(ApiError::forbidden(

@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
+use crate::routes::schema::Id;
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -81,7 +82,7 @@ pub async fn read(
 /// Ask for a new summary of the caller's venue.
 #[utoipa::path(post, path = "/summaries/{venue_id}", tag = "summaries",
     security(("bearer" = [])),
-    params(("venue_id" = String, Path, description = "The caller's uid")),
+    params(("venue_id" = inline(Id), Path, description = "The caller's uid")),
     responses(
         (status = 200, description = "Too soon after the last regeneration: the summary as it is (or the placeholder)", body = Summary),
         (status = 202, description = "A regeneration started (or was running): the summary as it is until it ends", body = Summary),

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use chefcito::ApiError;
-use chefcito::api::{NewUser, PointsView, ProfileUpdate, UserData};
+use chefcito::api::{NewUser, PointsView, UserData};
 use chefcito::error::Envelope;
 use chefcito::extract::Json;
 use serde::{Deserialize, Serialize};
@@ -17,9 +17,38 @@ use crate::routes::ServiceFailure;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Registration {
     /// `client` or `restaurant`.
+    #[schema(value_type = RegisteredAs)]
     pub user_type: String,
+    /// At most 100 characters.
+    #[schema(max_length = 100)]
     pub name: String,
+    /// The phone number as typed, at most 32 characters.
+    #[schema(max_length = 32)]
     pub number: String,
+}
+
+/// The account kinds a profile is registered as (the users service checks `user_type`).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only: the users service reads the text
+pub enum RegisteredAs {
+    Client,
+    Restaurant,
+}
+
+/// E3's body, passed on as is: both keys must be present (the mobile app always sends both,
+/// H13); `null` or `""` keeps the stored value.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ProfileUpdate {
+    // `deserialize_with` makes serde require the key even though the type is an `Option`.
+    /// At most 100 characters.
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true, max_length = 100)]
+    pub name: Option<String>,
+    /// At most 32 characters.
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true, max_length = 32)]
+    pub phone: Option<String>,
 }
 
 /// `GET /users` and `PUT /users` answer: the profile and the points.
@@ -109,6 +138,7 @@ pub async fn profile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated profile and points", body = ProfileView),
+        (status = 400, description = "A name over 100 or a phone over 32 characters, or one with control characters", body = Envelope),
         (status = 401, description = "No valid ID token", body = Envelope),
         (status = 404, description = "Not registered yet: call `POST /users`", body = Envelope),
         (status = 422, description = "Malformed body", body = Envelope),

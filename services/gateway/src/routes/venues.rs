@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::routes::ServiceFailure;
+use crate::routes::schema::{Characteristic, Feature, Id};
 
 /// This module's routes, each with its OpenAPI entry.
 pub fn routes() -> OpenApiRouter<crate::State> {
@@ -43,15 +44,26 @@ pub fn routes() -> OpenApiRouter<crate::State> {
 pub struct VenueFields {
     /// `"<lat>,<lng>"` in decimal degrees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 256)]
     pub location: Option<String>,
-    /// Seats; 0 (or `null`) is unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Seats, 0 to 100000; 0 (or `null`) is unlimited.
+    #[serde(
+        default,
+        deserialize_with = "chefcito::extract::lenient_i64::option::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub capacity: Option<i64>,
+    /// The logo's URL, or `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048)]
     pub logo: Option<String>,
+    /// Pictures' URLs, at most 30, each at most 2048 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 30)]
     pub pictures: Option<Vec<String>>,
-    /// Bookable times; only the UTC time of day matters (H11).
+    /// Bookable times (at most 336); only the UTC time of day matters (H11).
+    #[schema(max_items = 336)]
     #[serde(
         default,
         deserialize_with = "datetimes::read",
@@ -61,11 +73,14 @@ pub struct VenueFields {
     pub slots: Option<Vec<DateTime<Utc>>>,
     /// Words of the 31 fixed characteristics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Characteristic>>, inline, max_items = 31)]
     pub characteristics: Option<Vec<String>>,
     /// Words of the 8 fixed features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Feature>>, inline, max_items = 8)]
     pub features: Option<Vec<String>>,
-    /// Days off.
+    /// Days off (at most 366).
+    #[schema(max_items = 366)]
     #[serde(
         default,
         deserialize_with = "datetimes::read",
@@ -73,21 +88,25 @@ pub struct VenueFields {
         skip_serializing_if = "Option::is_none"
     )]
     pub vacations: Option<Vec<DateTime<Utc>>>,
-    /// Days of notice a booking needs.
+    /// Days of notice a booking needs, 0 to 365.
     #[serde(
         default,
         rename = "reservationLeadTime",
+        deserialize_with = "chefcito::extract::lenient_i64::option::deserialize",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(minimum = 0, maximum = 365)]
     pub reservation_lead_time: Option<i64>,
     /// The menu's URL (a PDF), or `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048)]
     pub menu: Option<String>,
 }
 
 /// E5's body: the venue of the caller (its id is the caller's uid).
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct NewVenue {
+    #[schema(max_length = 200)]
     pub name: String,
     #[serde(flatten)]
     pub fields: VenueFields,
@@ -99,6 +118,7 @@ pub struct NewVenue {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct VenueChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     #[serde(flatten)]
     pub fields: VenueFields,
@@ -190,15 +210,19 @@ pub struct VenueSearch {
     pub name: Option<String>,
     /// A characteristic every venue returned has; repeat the key for more.
     #[serde(default)]
+    #[param(value_type = Option<Vec<Characteristic>>, inline)]
     pub characteristic: Vec<String>,
     /// The same as `characteristic` (the venues service's spelling).
     #[serde(default)]
+    #[param(value_type = Option<Vec<Characteristic>>, inline)]
     pub characteristics: Vec<String>,
     /// A feature every venue returned has; repeat the key for more.
     #[serde(default)]
+    #[param(value_type = Option<Vec<Feature>>, inline)]
     pub feature: Vec<String>,
     /// The same as `feature`.
     #[serde(default)]
+    #[param(value_type = Option<Vec<Feature>>, inline)]
     pub features: Vec<String>,
     /// Page size, 0 to 100000 (default 10).
     #[param(maximum = 100_000)]
@@ -230,11 +254,13 @@ pub struct NearSearch {
     /// Latitude, then longitude: the key twice (`?location=-34.6&location=-58.4`). Without it
     /// the search starts at (-34.594174, -58.4566507).
     #[serde(default)]
+    #[param(schema_with = crate::routes::schema::near_location, required = false)]
     pub location: Vec<f64>,
     /// At most this many venues (default: all).
     #[param(maximum = 100_000)]
     pub limit: Option<u32>,
     /// Only venues at most this many metres away (default: unlimited).
+    #[param(minimum = 0)]
     pub max_distance: Option<f64>,
 }
 
@@ -324,7 +350,7 @@ fn owner(claims: &chefcito::jwks::Claims, venue_id: &str) -> Result<(), ApiError
 /// Change the caller's venue.
 #[utoipa::path(put, path = "/venues/{venue_id}", tag = "venues", request_body = VenueChanges,
     security(("bearer" = [])),
-    params(("venue_id" = String, Path, description = "The caller's uid")),
+    params(("venue_id" = inline(Id), Path, description = "The caller's uid")),
     responses(
         (status = 200, description = "The venue after the change", body = Venue),
         (status = 400, description = "A text too long or with control characters, a negative or too large number, too many list entries", body = Envelope),
@@ -347,7 +373,7 @@ pub async fn update(
 /// Delete the caller's venue (no client does).
 #[utoipa::path(delete, path = "/venues/{venue_id}", tag = "venues",
     security(("bearer" = [])),
-    params(("venue_id" = String, Path, description = "The caller's uid")),
+    params(("venue_id" = inline(Id), Path, description = "The caller's uid")),
     responses(
         (status = 200, description = "Deleted (also when there was nothing to delete): `null`", body = ()),
         (status = 401, description = "No valid ID token", body = Envelope),

@@ -3,18 +3,11 @@
 use super::Rejected;
 
 /// Longest id accepted (an external provider's subject may be longer than a Firebase uid).
-pub const MAX_ID_LEN: usize = 128;
+pub const MAX_ID_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
-/// Ids end up in URL queries and in other services' keys: no slashes, spaces or control
-/// characters, and a bounded length. An empty id is refused: as a reservations filter it
-/// would mean "no filter".
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-}
+/// Ids end up in URL queries and in other services' keys. An empty id is refused: as a
+/// reservations filter it would mean "no filter".
+pub use chefcito::api::is_valid_id;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $rejection:expr) => {

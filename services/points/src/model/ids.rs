@@ -1,8 +1,6 @@
 //! Identifiers received from other services. Each is checked once, here, and travels as a
 //! type afterwards.
 
-use serde::Deserialize;
-
 use super::{Malformed, Rejected};
 
 /// A bare user id (the uid, without the reservations service's `user/` prefix). It is a path
@@ -11,16 +9,12 @@ use super::{Malformed, Rejected};
 pub struct UserId(String);
 
 impl UserId {
-    /// The users service's limit, so that every registered uid fits.
-    pub const MAX_LEN: usize = 128;
+    /// The limit every service shares, so that every registered uid fits.
+    pub const MAX_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
     pub fn parse(raw: &str) -> Result<UserId, Rejected> {
-        let ok = !raw.is_empty()
-            && raw.len() <= Self::MAX_LEN
-            && !raw
-                .chars()
-                .any(|c| c == '/' || c.is_whitespace() || c.is_control());
-        ok.then(|| UserId(raw.to_string()))
+        chefcito::api::is_valid_id(raw)
+            .then(|| UserId(raw.to_string()))
             .ok_or(Rejected::InvalidUser)
     }
 
@@ -39,18 +33,11 @@ impl UserId {
 pub struct Id(String);
 
 impl Id {
-    pub const MAX_LEN: usize = 128;
+    pub const MAX_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
     /// `what` names the field in the error, e.g. `"reservation"`.
     pub fn parse(raw: RawId, what: &str) -> Result<Id, Malformed> {
-        let text = match raw {
-            RawId::Text(text) => text,
-            RawId::Number(n) => n.to_string(),
-        };
-        let ok = !text.is_empty()
-            && text.len() <= Self::MAX_LEN
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control());
-        ok.then_some(Id(text)).ok_or_else(|| {
+        raw.into_checked().map(Id).ok_or_else(|| {
             Malformed(format!(
                 "`{what}` must be 1 to {} characters without spaces or control characters",
                 Self::MAX_LEN
@@ -64,12 +51,7 @@ impl Id {
 }
 
 /// An id as it arrives on the wire, before [`Id::parse`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum RawId {
-    Text(String),
-    Number(u64),
-}
+pub use chefcito::api::RawId;
 
 #[cfg(test)]
 mod tests {

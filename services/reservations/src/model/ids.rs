@@ -4,19 +4,12 @@ use super::{MAX_PEOPLE, Rejected};
 
 /// Longest uid or venue id accepted (an external provider's subject may be longer than a
 /// Firebase uid).
-pub const MAX_ID_LEN: usize = 128;
+pub const MAX_ID_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
 const USER_PREFIX: &str = "user/";
 
-/// Ids end up in URL paths and in other services' keys: no slashes, spaces or control
-/// characters, and a bounded length.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-}
+/// Ids end up in URL paths and in other services' keys.
+pub use chefcito::api::is_valid_id;
 
 /// A user as reservations name them: `user/<uid>`. The gateway adds the prefix; a venue acts
 /// as `user/<venue id>` (a venue's id is its owner's uid).

@@ -1,76 +1,29 @@
-//! The `reservations` binary itself: `--help`, serving, `healthcheck` and graceful shutdown.
+//! The `reservations` binary itself: `--help`, `healthcheck`, serving and graceful shutdown.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use chefcito::testing::{assert_help_lists, assert_serves_and_stops};
 
 const BIN: &str = env!("CARGO_BIN_EXE_reservations");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn healthcheck(port: u16) -> bool {
-    Command::new(BIN)
-        .arg("healthcheck")
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-}
-
 #[test]
 fn help_documents_every_variable() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
-    for var in [
-        "BIND",
-        "DATA_DIR",
-        "INTERNAL_TOKEN",
-        "VENUES_URL",
-        "USERS_URL",
-        "POINTS_URL",
-        "SEATING_MINUTES",
-        "EXPIRY_SWEEP_SECS",
-        "DISPLAY_OFFSET_MINUTES",
-        "healthcheck",
-    ] {
-        assert!(help.contains(var), "--help lacks {var}:\n{help}");
-    }
+    assert_help_lists(
+        BIN,
+        &[
+            "BIND",
+            "DATA_DIR",
+            "INTERNAL_TOKEN",
+            "VENUES_URL",
+            "USERS_URL",
+            "POINTS_URL",
+            "SEATING_MINUTES",
+            "EXPIRY_SWEEP_SECS",
+            "DISPLAY_OFFSET_MINUTES",
+            "healthcheck",
+        ],
+    );
 }
 
 #[test]
 fn serves_answers_the_healthcheck_and_stops_on_sigterm() {
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("DATA_DIR", dir.path())
-        .env("INTERNAL_TOKEN", "t")
-        .env("LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !healthcheck(port) {
-        if started.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("the service did not become healthy");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(dir.path().join(reservations::DB_FILE).exists());
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    assert_serves_and_stops(BIN, &[], &[reservations::DB_FILE]);
 }

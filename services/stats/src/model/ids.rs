@@ -1,25 +1,16 @@
 //! Identifiers received from other services. Each is checked once, here, and travels as a
 //! type afterwards.
 
-use serde::Deserialize;
+use chefcito::api::is_valid_id;
 
 use super::Rejected;
 
 /// Longest user, venue, reservation or event id accepted (the other services' limit).
-pub const MAX_ID_LEN: usize = 128;
+pub const MAX_ID_LEN: usize = chefcito::api::MAX_ID_CHARS;
 
 /// The prefix the reservations service puts before a uid (`user/<uid>`); the original stats
 /// service stripped it, and so do we where a reservation's `user` arrives.
 const USER_PREFIX: &str = "user/";
-
-/// Ids that end up in URL paths and in keys: bounded, no slashes, spaces or control characters.
-fn is_path_safe(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && !id
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-}
 
 /// A bare user id (a uid), the key of a user's counters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,7 +19,7 @@ pub struct UserId(String);
 impl UserId {
     /// A uid as a caller names it (`GET /user/{uid}`).
     pub fn parse(raw: &str) -> Result<UserId, Rejected> {
-        is_path_safe(raw)
+        is_valid_id(raw)
             .then(|| UserId(raw.to_string()))
             .ok_or(Rejected::InvalidUser)
     }
@@ -50,7 +41,7 @@ pub struct VenueId(String);
 
 impl VenueId {
     pub fn parse(raw: &str) -> Result<VenueId, Rejected> {
-        is_path_safe(raw)
+        is_valid_id(raw)
             .then(|| VenueId(raw.to_string()))
             .ok_or(Rejected::InvalidVenue)
     }
@@ -68,14 +59,7 @@ pub struct Id(String);
 
 impl Id {
     pub fn parse(raw: RawId) -> Option<Id> {
-        let text = match raw {
-            RawId::Text(text) => text,
-            RawId::Number(n) => n.to_string(),
-        };
-        let ok = !text.is_empty()
-            && text.len() <= MAX_ID_LEN
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control());
-        ok.then_some(Id(text))
+        raw.into_checked().map(Id)
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,12 +68,7 @@ impl Id {
 }
 
 /// An id as it arrives on the wire, before [`Id::parse`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum RawId {
-    Text(String),
-    Number(u64),
-}
+pub use chefcito::api::RawId;
 
 #[cfg(test)]
 mod tests {

@@ -1,78 +1,33 @@
 //! The `users` binary itself: `--help`, `healthcheck`, serving and graceful shutdown.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use chefcito::testing::{assert_help_lists, assert_serves_and_stops};
 
 const BIN: &str = env!("CARGO_BIN_EXE_users");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn healthcheck(port: u16) -> bool {
-    Command::new(BIN)
-        .arg("healthcheck")
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-}
-
 #[test]
 fn help_documents_every_variable() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8(out.stdout).unwrap();
-    for var in [
-        "BIND",
-        "DATA_DIR",
-        "INTERNAL_TOKEN",
-        "TOKEN_ISSUER",
-        "TOKEN_AUDIENCE",
-        "TOKEN_TTL_SECS",
-        "REFRESH_TTL_DAYS",
-        "SIGNING_KEY",
-        "healthcheck",
-    ] {
-        assert!(help.contains(var), "--help lacks {var}:\n{help}");
-    }
+    assert_help_lists(
+        BIN,
+        &[
+            "BIND",
+            "DATA_DIR",
+            "INTERNAL_TOKEN",
+            "TOKEN_ISSUER",
+            "TOKEN_AUDIENCE",
+            "TOKEN_TTL_SECS",
+            "REFRESH_TTL_DAYS",
+            "SIGNING_KEY",
+            "healthcheck",
+        ],
+    );
 }
 
 #[test]
 fn serves_answers_the_healthcheck_and_stops_on_sigterm() {
-    let port = free_port();
-    assert!(!healthcheck(port), "nothing listens yet");
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("DATA_DIR", dir.path())
-        .env("INTERNAL_TOKEN", "t")
-        .env("LOG", "warn")
-        .env_remove("SIGNING_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !healthcheck(port) {
-        if started.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("the service did not become healthy");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(dir.path().join(users::DB_FILE).exists());
-    assert!(dir.path().join(users::tokens::KEY_FILE).exists());
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    // Without SIGNING_KEY the service makes its key and keeps it in DATA_DIR.
+    assert_serves_and_stops(
+        BIN,
+        &[("SIGNING_KEY", None)],
+        &[users::DB_FILE, users::tokens::KEY_FILE],
+    );
 }

@@ -8,7 +8,7 @@ use super::vocabulary::{Tag, TagKind};
 use super::{Invalid, Rejected, check_text};
 
 /// Longest venue id: ids are owners' uids (Firebase's are 28 characters) or UUIDs.
-pub const MAX_ID_CHARS: usize = 128;
+pub const MAX_ID_CHARS: usize = chefcito::api::MAX_ID_CHARS;
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_LOCATION_CHARS: usize = 256;
 /// `logo`, `menu` and each picture: storage URLs with their access tokens.
@@ -318,12 +318,7 @@ impl NewVenue {
 
 /// A venue id given by a caller: it becomes a path segment (`/venues/{id}`).
 pub fn parse_id(raw: &str) -> Result<String, Rejected> {
-    let ok = !raw.is_empty()
-        && raw.chars().count() <= MAX_ID_CHARS
-        && !raw
-            .chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-        && !RESERVED_IDS.contains(&raw);
+    let ok = chefcito::api::is_valid_id(raw) && !RESERVED_IDS.contains(&raw);
     ok.then(|| raw.to_string()).ok_or(Rejected::Id)
 }
 

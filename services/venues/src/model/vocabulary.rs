@@ -6,52 +6,8 @@ use serde::{Serialize, Serializer};
 
 use super::Invalid;
 
-/// Every characteristic (kind of food) a venue may have, in the original's order.
-pub const CHARACTERISTICS: [&str; 31] = [
-    "Arepas",
-    "Cafeteria",
-    "Carnes",
-    "Comida Armenia",
-    "Comida China",
-    "Comida Japonesa",
-    "Comida Mexicana",
-    "Comida Vegana",
-    "Comida Vegetariana",
-    "Empanadas",
-    "Hamburguesas",
-    "Helados",
-    "Licuado y jugos",
-    "Lomitos",
-    "Milanesas",
-    "Panaderia",
-    "Panchos",
-    "Pasta",
-    "Pescado y mariscos",
-    "Picadas",
-    "Pizzas",
-    "Poke",
-    "Pollo",
-    "Postres",
-    "Saludable",
-    "Sushi",
-    "Sándwiches",
-    "Tartas",
-    "Tortillas",
-    "Woks",
-    "Wraps",
-];
-
-/// Every feature (amenity) a venue may have, in the original's order.
-pub const FEATURES: [&str; 8] = [
-    "Estacionamiento",
-    "Wifi",
-    "Mascotas",
-    "Aire libre",
-    "Veggie",
-    "Movilidad reducida",
-    "Musica en vivo",
-    "Area fumadores",
-];
+/// The lists live in `chefcito::api` because the gateway's OpenAPI document publishes them too.
+pub use chefcito::api::{CHARACTERISTICS, FEATURES};
 
 /// Which vocabulary a tag belongs to; also the `kind` column of `venue_tags`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
