@@ -181,8 +181,23 @@ pub async fn wait_healthy(
             .with_context(|| format!("inspecting {container}"))?;
         let state = c.state.unwrap_or_default();
         let health = state.health.as_ref().and_then(|h| h.status);
+        // With the restart policy a crashing service never stays `exited`: the engine starts it
+        // again, so a restart during start-up is the crash.
+        let restarts = c.restart_count.unwrap_or(0);
         let problem = match (state.status, health) {
             (_, Some(HealthStatusEnum::HEALTHY)) => return Ok(()),
+            (Some(ContainerStateStatusEnum::RESTARTING), _) => {
+                format!(
+                    "exited with code {} (the engine is restarting it)",
+                    state.exit_code.unwrap_or(-1)
+                )
+            }
+            _ if restarts > 0 => {
+                format!(
+                    "exited with code {} (the engine restarted it {restarts} times)",
+                    state.exit_code.unwrap_or(-1)
+                )
+            }
             // An image without HEALTHCHECK: running is all we can know.
             (Some(ContainerStateStatusEnum::RUNNING), None | Some(HealthStatusEnum::NONE)) => {
                 return Ok(());
