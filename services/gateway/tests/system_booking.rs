@@ -5,66 +5,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
+use common::live::{Account, Apps, Server, rebind};
 use common::{INTERNAL_TOKEN, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A service on a loopback listener that can be stopped for good (and its port reused).
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Server {
-    async fn start(router: axum::Router) -> Server {
-        Self::on(
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            router,
-        )
-    }
-
-    fn on(listener: tokio::net::TcpListener, router: axum::Router) -> Server {
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap()
-        });
-        Server {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops serving and waits until the listener and every connection are closed.
-    async fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("the server stops within 10 s")
-                .unwrap();
-        }
-    }
-}
 
 fn service_args<'a>(name: &'a str, data: &'a std::path::Path) -> Vec<String> {
     vec![
@@ -85,18 +34,19 @@ fn points_config(data: &std::path::Path) -> points::Config {
 
 /// Every service of a booking, each with its own data directory.
 struct Cluster {
-    gateway: String,
+    apps: Apps,
     points: Server,
     points_data: PathBuf,
-    http: reqwest::Client,
     _servers: Vec<Server>,
     _data: tempfile::TempDir,
 }
 
-/// A signed-in, registered user.
-struct Account {
-    uid: String,
-    token: String,
+/// The cluster is called the way the apps call the gateway.
+impl std::ops::Deref for Cluster {
+    type Target = Apps;
+    fn deref(&self) -> &Apps {
+        &self.apps
+    }
 }
 
 impl Cluster {
@@ -184,50 +134,12 @@ impl Cluster {
         .unwrap();
         let gateway = Server::start(gateway).await;
         Cluster {
-            gateway: gateway.url(),
+            apps: Apps::new(gateway.url()),
             points,
             points_data,
-            http: reqwest::Client::new(),
             _servers: servers.into_iter().chain([gateway]).collect(),
             _data: data,
         }
-    }
-
-    /// A call as the client apps make it: JSON headers on every request, the bearer token of
-    /// the signed-in user (none at all when anonymous, as the booking page does).
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        who: Option<&Account>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.gateway))
-            .header("accept", "application/json")
-            .header("content-type", "application/json");
-        if let Some(account) = who {
-            request = request.header("authorization", format!("Bearer {}", account.token));
-        }
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, who: Option<&Account>) -> (u16, Value) {
-        self.call(Method::GET, path, who, None).await
-    }
-
-    async fn post(&self, path: &str, who: &Account, body: Value) -> (u16, Value) {
-        self.call(Method::POST, path, Some(who), Some(body)).await
-    }
-
-    async fn put(&self, path: &str, who: &Account, body: Value) -> (u16, Value) {
-        self.call(Method::PUT, path, Some(who), Some(body)).await
     }
 
     /// Signs up `who` on the embedded identity provider and registers the profile (E1).
@@ -744,18 +656,4 @@ async fn a_points_outage_delays_points_but_never_loses_or_doubles_them() {
         json!({"user": ana.uid, "total": 150, "level": "Aficionado Gourmet"})
     );
     assert_eq!(c.points_of(&luis).await["total"], 50);
-}
-
-/// Binds `addr` again once the previous server has let it go.
-async fn rebind(addr: SocketAddr) -> tokio::net::TcpListener {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => return listener,
-            Err(e) if std::time::Instant::now() > deadline => {
-                panic!("cannot bind {addr} again: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
 }

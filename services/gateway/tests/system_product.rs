@@ -7,74 +7,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use clap::Parser;
+use common::live::{Account, Apps, Server, rebind};
 use common::{INTERNAL_TOKEN, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// A service on a loopback listener that can be stopped for good (and its port reused).
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Server {
-    fn on(listener: tokio::net::TcpListener, router: axum::Router) -> Server {
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap()
-        });
-        Server {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Stops serving and waits until the listener and every connection are closed (the
-    /// router, and with it the service's background tasks, is dropped).
-    async fn shut_down(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("the server stops within 10 s")
-                .unwrap();
-        }
-    }
-}
-
-/// Binds `addr` again once the previous server has let it go.
-async fn rebind(addr: SocketAddr) -> tokio::net::TcpListener {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => return listener,
-            Err(e) if std::time::Instant::now() > deadline => {
-                panic!("cannot bind {addr} again: {e}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
 
 /// A service's command line: its data directory, the internal token, then `urls`.
 fn args(name: &str, data: &Path, urls: &[(&str, &str)]) -> Vec<String> {
@@ -102,21 +43,22 @@ fn communications_config(data: &Path, venues: &str) -> communications::Config {
 /// Every service, each with its own data directory; stats and communications can be
 /// stopped and started again on their data.
 struct Cluster {
-    gateway: String,
+    apps: Apps,
     stats: Server,
     stats_data: PathBuf,
     communications: Server,
     communications_data: PathBuf,
     venues_url: String,
-    http: reqwest::Client,
     _servers: Vec<Server>,
     _data: tempfile::TempDir,
 }
 
-/// A signed-in, registered user.
-struct Account {
-    uid: String,
-    token: String,
+/// The cluster is called the way the apps call the gateway.
+impl std::ops::Deref for Cluster {
+    type Target = Apps;
+    fn deref(&self) -> &Apps {
+        &self.apps
+    }
 }
 
 impl Cluster {
@@ -249,13 +191,12 @@ impl Cluster {
         let gateway_url = gateway.url();
         servers.push(gateway);
         Cluster {
-            gateway: gateway_url,
+            apps: Apps::new(gateway_url),
             stats: stats_server,
             stats_data,
             communications: communications_server,
             communications_data,
             venues_url: venues.to_string(),
-            http: reqwest::Client::new(),
             _servers: servers,
             _data: data,
         }
@@ -276,43 +217,6 @@ impl Cluster {
         let config = communications_config(&self.communications_data, &self.venues_url);
         let router = communications::build(&config).await.unwrap();
         self.communications = Server::on(listener, router);
-    }
-
-    /// A call as the client apps make it: JSON headers on every request, the bearer token of
-    /// the signed-in user (none at all when anonymous).
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        who: Option<&Account>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.gateway))
-            .header("accept", "application/json")
-            .header("content-type", "application/json");
-        if let Some(account) = who {
-            request = request.header("authorization", format!("Bearer {}", account.token));
-        }
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str, who: Option<&Account>) -> (u16, Value) {
-        self.call(Method::GET, path, who, None).await
-    }
-
-    async fn post(&self, path: &str, who: &Account, body: Value) -> (u16, Value) {
-        self.call(Method::POST, path, Some(who), Some(body)).await
-    }
-
-    async fn put(&self, path: &str, who: &Account, body: Value) -> (u16, Value) {
-        self.call(Method::PUT, path, Some(who), Some(body)).await
     }
 
     /// Signs up `who` on the embedded identity provider and registers the profile (E1) with

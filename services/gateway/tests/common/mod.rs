@@ -3,6 +3,8 @@
 //! proxies ([`PROXIED`]), and a gateway on a real listener.
 #![allow(dead_code)] // each test file uses its own part of the fixtures
 
+pub mod live;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
