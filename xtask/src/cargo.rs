@@ -34,6 +34,19 @@ pub fn cmd<'a>(sh: &'a Shell, args: &[&str]) -> Cmd<'a> {
     cmd
 }
 
+/// `cargo <args>` as a plain process (for async callers, which turn it into tokio's),
+/// without the variables of `cargo run`, in the current directory.
+pub fn command(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program());
+    cmd.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(leaked) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// The cargo that runs xtask (so that a rustup toolchain override applies to it too).
 pub fn program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())

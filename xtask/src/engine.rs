@@ -27,11 +27,14 @@ pub const CONTEXT_SHA: &str = "chefcito.context-sha256";
 /// The default project: `cargo xtask up` without `--project`.
 pub const DEFAULT_PROJECT: &str = "chefcito";
 
+/// Images are `<prefix>-<svc>`; this is the prefix of `cargo xtask build`'s.
+pub const IMAGE_PREFIX: &str = "chefcito";
+
 pub fn image_repo(service: &str) -> String {
-    format!("chefcito-{service}")
+    format!("{IMAGE_PREFIX}-{service}")
 }
 pub fn image_latest(service: &str) -> String {
-    format!("chefcito-{service}:latest")
+    format!("{IMAGE_PREFIX}-{service}:latest")
 }
 pub fn container_name(project: &str, service: &str) -> String {
     format!("{project}-{service}")

@@ -10,17 +10,24 @@
 //! | `up [SERVICE…]` | the cluster: network, volumes, containers in dependency order, gated on health |
 //! | `down [--volumes]` | removes containers and network; keeps the data unless asked |
 //! | `run [--native]` | `build` then `up`; local processes when there is no engine |
+//! | `watch [SERVICE…] [--native]` | `run`, then rebuilds and replaces only what each save affects |
 //! | `status` / `logs [-f]` | the cluster at a glance / merged, prefixed, coloured output |
 //! | `install [--check]` | checks toolchain and engine, fetches crates |
 //! | `load-db --from-file F` | validates a permissions file and loads it into users |
 //! | `test [--e2e]` | fmt, clippy, every test; with `--e2e` (or `CI=true`) the Docker and journey tests |
-//! | `bench-platform` | times up, no-op up, no-op build and down |
-//! | `bench-load` | req/s and latency of the gateway's hot paths on a running cluster |
+//! | `bench-platform` | times up, no-op up, no-op build and down, and `watch`'s save to serving |
+//! | `push --registry HOST[/PREFIX]` | tags the current build's images `<registry>/<svc>:<tag>` and `:latest`, pushes them, prints the digests |
+//! | `clean [--keep N]` | removes old `chefcito-<svc>:<sha>` tags (keeps the newest N, `latest`, what containers use) and push's registry tags |
+//! | `services` | the service names, one per line (for scripts and the deploy workflow) |
+//! | `seed [--venues N] [--reservations M]` | demo data through the public API of a running cluster |
+//! | `bench [WORKLOAD…]` | throughput, latency and memory under `wrk` on a seeded, isolated cluster |
 //!
 //! The table of services is [`services::SERVICES`]; everything else reads it. Objects on the
 //! engine are labelled `chefcito.project=<project>` and nothing without that label is ever
 //! touched. Cluster secrets: see [`secrets`].
 
+pub mod actionlint;
+pub mod apt;
 pub mod cargo;
 pub mod cluster;
 pub mod commands;
@@ -30,6 +37,9 @@ pub mod elf;
 pub mod engine;
 pub mod fuzz;
 pub mod image;
+pub mod kubectl;
+pub mod load;
+pub mod local_registry;
 pub mod native;
 pub mod paths;
 pub mod permissions;
@@ -37,6 +47,7 @@ pub mod progress;
 pub mod secrets;
 pub mod services;
 pub mod util;
+pub mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -81,6 +92,16 @@ pub enum Command {
     /// under target/chefcito-native/<project>/, logs merged in the terminal; Ctrl-C stops them
     /// all.
     Run(run::Args),
+    /// Bring the cluster up, then rebuild and replace only what each saved file affects.
+    ///
+    /// A change under services/chefcito rebuilds every service; under services/<svc>, that
+    /// service and the crates built from it; a CONTAINERFILE, its image; db_config.yaml is
+    /// applied to users without a build. Only the affected containers are replaced (gated on
+    /// health; the others keep running and keep their data), and the merged logs stream in
+    /// between. A failed build changes nothing that runs and prints its errors once; a save
+    /// during a build restarts it. Ctrl-C stops watching and leaves the cluster running.
+    /// --native: local processes (debug builds), restarted one by one.
+    Watch(commands::watch::Args),
     /// Show each service's state, health, published URL and image.
     Status(status::Args),
     /// Show the services' logs, merged and prefixed.
@@ -100,18 +121,50 @@ pub enum Command {
     /// build the images, the Docker tests of xtask, and the client journeys against an isolated
     /// cluster on ephemeral ports, removed afterwards with its volumes.
     Test(test::Args),
-    /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster.
+    /// Time `up`, a no-op `up`, a no-op `build` and `down` on an isolated cluster, then
+    /// `watch`'s save to serving on a scratch copy of the workspace.
     BenchPlatform(bench::Args),
-    /// Load the gateway's hot paths on a running cluster: req/s and latency percentiles.
+    /// Fill a running cluster with demo data through its public API.
     ///
-    /// Signs up and registers --users users (not measured), then runs each scenario for
-    /// --duration seconds with --concurrency workers on one keep-alive client: `health`
-    /// (GET /health), `profile` (GET /users with a token), `anonymous-refused` (GET /users
-    /// without one: 401) and `signin` (argon2id, at most 4 at once). Targets the published
-    /// gateway of --project's Docker cluster, or --url (127.0.0.1, localhost or [::1] only).
-    /// Prints requests, errors, req/s and p50/p90/p99/max per scenario; --json PATH also
-    /// writes them. Fails when any answer had an unexpected status.
-    BenchLoad(bench_load::Args),
+    /// Restaurants (one venue each, spread over Buenos Aires with random characteristics and
+    /// features), diners (one per 100 bookings), and bookings spread over the venues and the
+    /// next four weeks. Targets --project's Docker cluster or --url. The accounts and their
+    /// tokens are written to target/chefcito/<project>/seed.json.
+    Seed(seed::Args),
+    /// Benchmark the gateway with wrk on a fresh, seeded cluster; prints and saves the table.
+    ///
+    /// Builds the images, brings up an isolated cluster (--project, default `bench`, fresh
+    /// volumes), times each service's first answer, seeds 1,000 venues and 10,000 reservations,
+    /// then runs each workload for --duration seconds after a --warmup, with --connections
+    /// connections: venue-by-id, venues-page, search, near-me, book, venue-reservations and
+    /// sign-in (argon2id, reported apart). Prints requests/s, p50/p99/p99.9, errors and the
+    /// target per workload, and each service's RSS idle, at its peak and after; writes the same
+    /// JSON to target/bench/. Needs wrk (`cargo xtask install`). --url measures a running
+    /// gateway instead; --keep leaves the cluster up.
+    Bench(bench_load::Args),
+    /// Push the current build's images to a registry: `<registry>/<svc>:<tag>` and `:latest`.
+    ///
+    /// Tags each local image chefcito-<svc>:<local tag> (default: the current commit's short
+    /// sha, as `build` tags it; a `-dirty` build is refused unless --allow-dirty) as
+    /// <registry>/<svc>:<tag> (default tag: the local one; CI passes the full commit sha) and
+    /// <registry>/<svc>:latest (unless --no-latest), and pushes both through the engine, one
+    /// progress line per image. Every image must exist first (`cargo xtask build`). Credentials
+    /// from REGISTRY_USERNAME / REGISTRY_PASSWORD, or GATEWAY_REGISTRY_USERNAME /
+    /// GATEWAY_REGISTRY_PASSWORD; none: an anonymous push (a registry on 127.0.0.1). Prints the
+    /// manifest digest of each pushed image.
+    Push(push::Args),
+    /// Remove old image tags: keep each service's newest --keep images, `latest` and what
+    /// containers use.
+    ///
+    /// Only images labelled chefcito.service=<svc> are looked at: their chefcito-<svc>:<sha>
+    /// tags beyond the newest --keep images (default 3; the image `latest` names and images
+    /// used by any container are always kept) are removed, so are the <registry>/…/<svc>:<tag>
+    /// tags `push` made (the registry has the image) and the service's untagged images. The
+    /// engine deletes an image once its last tag goes; prints each removal and the space
+    /// reclaimed. --dry-run only prints.
+    Clean(clean::Args),
+    /// Print the service names, one per line (what `build` and `push` work on).
+    Services(service_list::Args),
     /// What CI runs: `install --check`, then `test --e2e`.
     Ci(ci::Args),
 }
@@ -123,13 +176,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => up::run(&a).await.map(drop),
         Command::Down(a) => down::run(&a).await.map(drop),
         Command::Run(a) => run::run(&a).await,
+        Command::Watch(a) => commands::watch::run(&a).await,
         Command::Status(a) => status::run(&a).await,
         Command::Logs(a) => logs::run(&a).await,
         Command::Install(a) => install::run(&a).await,
         Command::LoadDb(a) => load_db::run(&a).await.map(drop),
         Command::Test(a) => test::run(&a).await,
         Command::BenchPlatform(a) => bench::run(&a).await,
-        Command::BenchLoad(a) => bench_load::run(&a).await,
+        Command::Seed(a) => seed::run(&a).await,
+        Command::Bench(a) => bench_load::run(&a).await,
+        Command::Push(a) => push::run(&a).await.map(drop),
+        Command::Clean(a) => clean::run(&a).await,
+        Command::Services(a) => service_list::run(&a),
         Command::Ci(a) => ci::run(&a).await,
     }
 }
@@ -144,13 +202,20 @@ mod tests {
         Cli::command().debug_assert();
         for line in [
             "cargo xtask run --native --port 9000",
+            "cargo xtask watch venues --native --project two",
+            "cargo xtask watch --ephemeral-ports",
             "cargo xtask up gateway --project two --ephemeral-ports --env gateway:LOG=debug",
             "cargo xtask down --volumes --project two",
             "cargo xtask load-db --from-file db_config.yaml --url http://127.0.0.1:8001",
             "cargo xtask logs users -f",
             "cargo xtask build users --force",
-            "cargo xtask bench-load --project bench --scenario profile --duration 5 --json r.json",
-            "cargo xtask bench-load --url http://127.0.0.1:8000 --concurrency 8",
+            "cargo xtask push --registry chefcitoacr.azurecr.io/staging --tag 0123abc points",
+            "cargo xtask push --registry 127.0.0.1:5000 --local-tag 0123abc --no-latest",
+            "cargo xtask clean --keep 1 --dry-run users",
+            "cargo xtask services",
+            "cargo xtask bench venue-by-id book --duration 5 --keep",
+            "cargo xtask bench --url http://127.0.0.1:8000 --connections 8",
+            "cargo xtask seed --venues 10 --reservations 0 --project two",
         ] {
             let words = line.split_whitespace().skip(1);
             Cli::try_parse_from(words).unwrap_or_else(|e| panic!("{line}: {e}"));

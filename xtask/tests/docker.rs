@@ -423,3 +423,372 @@ async fn up_applies_db_config_whenever_it_differs_from_the_table_in_force() {
     })
     .await;
 }
+
+// ---- push and clean --------------------------------------------------------------------------
+
+/// A registry of our own on the loopback; `None` (the test is skipped) when docker-registry is
+/// not installed, except in CI where it must be.
+async fn local_registry() -> Option<xtask::local_registry::LocalRegistry> {
+    if xtask::local_registry::program().is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: docker-registry is missing: run `cargo xtask install` (Debian package docker-registry)"
+        );
+        eprintln!("skipped: docker-registry is not installed (`cargo xtask install` installs it)");
+        return None;
+    }
+    Some(xtask::local_registry::LocalRegistry::start().await.unwrap())
+}
+
+/// Removes image references, whatever they are; for clean-ups.
+async fn forget(engine: &Engine, references: &[String]) {
+    for r in references {
+        let options = bollard::query_parameters::RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = engine.docker.remove_image(r, Some(options), None).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn push_sends_the_image_that_the_registry_gives_back() {
+    use xtask::commands::push;
+    let Some(registry) = local_registry().await else {
+        return;
+    };
+    let engine = Engine::connect().await.unwrap();
+    // points: one of the smallest images.
+    let source = engine::image_latest("points");
+    let source_id = engine.docker.inspect_image(&source).await.unwrap().id;
+    let repository = format!("{}/test/points", registry.address);
+    let tag = format!("t{}", std::process::id());
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let unreachable = format!("127.0.0.1:{closed}/test/points");
+    let outcome = AssertUnwindSafe(async {
+        // The command itself: the image of the given local tag goes out as :<tag> and :latest.
+        let args = push::Args {
+            registry: format!("{}/test", registry.address),
+            tag: Some(tag.clone()),
+            local_tag: Some("latest".into()),
+            no_latest: false,
+            allow_dirty: false,
+            services: vec!["points".into()],
+        };
+        let pushed = push::run(&args).await.unwrap();
+        assert_eq!(pushed.len(), 1);
+        let digest = pushed[0].digest.clone();
+        assert_eq!(
+            pushed[0].references,
+            [
+                format!("{repository}:{tag}"),
+                format!("{repository}:latest")
+            ]
+        );
+        assert!(
+            digest.starts_with("sha256:") && digest.len() == 71,
+            "{digest}"
+        );
+        // The registry serves that very manifest under both tags.
+        let http = reqwest::Client::new();
+        for t in [tag.as_str(), "latest"] {
+            let answer = http
+                .head(format!(
+                    "http://{}/v2/test/points/manifests/{t}",
+                    registry.address
+                ))
+                .header(
+                    "accept",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{t}");
+            assert_eq!(answer.headers()["docker-content-digest"], digest.as_str());
+        }
+        // Forget the registry's name locally, then pull it back through the engine.
+        let pushed_refs = [
+            format!("{repository}:{tag}"),
+            format!("{repository}:latest"),
+        ];
+        forget(&engine, &pushed_refs).await;
+        assert!(
+            engine
+                .docker
+                .inspect_image(&pushed_refs[0])
+                .await
+                .is_err_and(|e| engine::is_not_found(&e))
+        );
+        let pull = bollard::query_parameters::CreateImageOptions {
+            from_image: Some(repository.clone()),
+            tag: Some(tag.clone()),
+            ..Default::default()
+        };
+        let mut stream = engine.docker.create_image(Some(pull), None, None);
+        while let Some(item) = futures_util::StreamExt::next(&mut stream).await {
+            item.unwrap();
+        }
+        let pulled = engine.docker.inspect_image(&pushed_refs[0]).await.unwrap();
+        assert_eq!(pulled.id, source_id, "the pulled image is the pushed one");
+        let repo_digests = pulled.repo_digests.unwrap_or_default();
+        assert!(
+            repo_digests.contains(&format!("{repository}@{digest}")),
+            "{repo_digests:?} vs {digest}"
+        );
+        println!("pushed {digest}; pulled back {repo_digests:?}, image {source_id:?}");
+
+        // A registry that is not there: a readable error that says what to check.
+        let bar = indicatif::ProgressBar::hidden();
+        let e = push::push_image(
+            &engine,
+            &source,
+            &unreachable,
+            std::slice::from_ref(&tag),
+            None,
+            &format!("127.0.0.1:{closed}"),
+            &bar,
+        )
+        .await
+        .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("cannot reach the registry"), "{e}");
+        // A registry that wants a user: refused without credentials (saying which variables to
+        // set), accepted with them. The password is `correct horse` (bcrypt, cost 4).
+        let guarded = xtask::local_registry::LocalRegistry::start_with_user(
+            "ci",
+            "$2b$04$Uy3AfrgnlglQsedarT45N.fDU5KYa1AdfLtUgI3spsArXmXH6o6g6",
+        )
+        .await
+        .unwrap();
+        let guarded_repo = format!("{}/test/points", guarded.address);
+        let e = push::push_image(
+            &engine,
+            &source,
+            &guarded_repo,
+            std::slice::from_ref(&tag),
+            None,
+            &guarded.address,
+            &bar,
+        )
+        .await
+        .unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("REGISTRY_USERNAME"), "{e}");
+        let credentials = push::credentials_from(
+            |k| match k {
+                "GATEWAY_REGISTRY_USERNAME" => Some("ci".into()),
+                "GATEWAY_REGISTRY_PASSWORD" => Some("correct horse".into()),
+                _ => None,
+            },
+            &guarded.address,
+        )
+        .unwrap();
+        let with_user = push::push_image(
+            &engine,
+            &source,
+            &guarded_repo,
+            std::slice::from_ref(&tag),
+            credentials,
+            &guarded.address,
+            &bar,
+        )
+        .await;
+        forget(&engine, &[format!("{guarded_repo}:{tag}")]).await;
+        assert_eq!(
+            with_user.unwrap(),
+            digest,
+            "the same image, the same manifest"
+        );
+        drop(guarded);
+        // No such local build: nothing is pushed, and the way out is named.
+        let missing = push::Args {
+            local_tag: Some("no-such-build".into()),
+            ..args.clone()
+        };
+        let e = format!("{:#}", push::run(&missing).await.unwrap_err());
+        assert!(
+            e.contains("chefcito-points:no-such-build") && e.contains("cargo xtask build points"),
+            "{e}"
+        );
+    })
+    .catch_unwind()
+    .await;
+    forget(
+        &engine,
+        &[
+            format!("{repository}:{tag}"),
+            format!("{repository}:latest"),
+            format!("{unreachable}:{tag}"),
+        ],
+    )
+    .await;
+    if let Err(panic) = outcome {
+        eprintln!("registry log:\n{}", registry.log());
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A tiny image FROM scratch holding `content`, labelled as `service`'s when given.
+async fn tiny_image(
+    engine: &Engine,
+    reference: &str,
+    service: Option<&str>,
+    content: &str,
+) -> String {
+    let context =
+        xtask::context::pack("f", "FROM scratch\nCOPY f /f\n", content.as_bytes()).unwrap();
+    let labels = service
+        .map(|s| std::collections::HashMap::from([(engine::SERVICE.to_string(), s.to_string())]));
+    let options = bollard::query_parameters::BuildImageOptions {
+        dockerfile: xtask::context::CONTAINERFILE.to_string(),
+        t: Some(reference.to_string()),
+        rm: true,
+        labels,
+        ..Default::default()
+    };
+    let body = bollard::body_full(context.tar.into());
+    let mut stream = engine.docker.build_image(options, None, Some(body));
+    while let Some(item) = futures_util::StreamExt::next(&mut stream).await {
+        item.unwrap();
+    }
+    engine
+        .docker
+        .inspect_image(reference)
+        .await
+        .unwrap()
+        .id
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs Docker and built images: cargo xtask test --e2e"]
+async fn clean_removes_exactly_the_old_tags_of_its_own_images() {
+    use xtask::commands::clean;
+    let engine = Engine::connect().await.unwrap();
+    let service = format!("t{}-clean", std::process::id());
+    let repo = format!("chefcito-{service}");
+    let pushed = format!("127.0.0.1:5999/test/{service}");
+    let container = format!("{service}-user");
+    // Unique contents: the builder's cache must not hand back an image of an earlier run.
+    let unique = format!("{service}-{:?}", std::time::SystemTime::now());
+    let mut ids = Vec::new();
+    let outcome = AssertUnwindSafe(async {
+        let r = |t: &str| format!("{repo}:{t}");
+        // Oldest first. `dangling` loses its tag to s0 and is left untagged.
+        ids.push(
+            tiny_image(
+                &engine,
+                &r("s0"),
+                Some(&service),
+                &format!("{unique} dangling"),
+            )
+            .await,
+        );
+        ids.push(tiny_image(&engine, &r("s0"), Some(&service), &format!("{unique} 0")).await);
+        ids.push(tiny_image(&engine, &r("s1"), Some(&service), &format!("{unique} 1")).await);
+        ids.push(tiny_image(&engine, &r("s2"), Some(&service), &format!("{unique} 2")).await);
+        ids.push(tiny_image(&engine, &r("s3"), Some(&service), &format!("{unique} 3")).await);
+        ids.push(tiny_image(&engine, &r("s4"), Some(&service), &format!("{unique} 4")).await);
+        // Same name, no label: not ours.
+        ids.push(tiny_image(&engine, &r("foreign"), None, &format!("{unique} foreign")).await);
+        let tag = |source: String, repo: &str, tag: &str| {
+            let engine = engine.clone();
+            let (repo, tag) = (repo.to_string(), tag.to_string());
+            async move {
+                let options = bollard::query_parameters::TagImageOptions {
+                    repo: Some(repo),
+                    tag: Some(tag),
+                };
+                engine
+                    .docker
+                    .tag_image(&source, Some(options))
+                    .await
+                    .unwrap();
+            }
+        };
+        tag(r("s3"), &repo, "latest").await;
+        tag(r("s1"), &pushed, "s1").await;
+        tag(r("s4"), &pushed, "s4").await;
+        // A container made from s2 (never started: the image has nothing to run).
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(r("s2")),
+            cmd: Some(vec!["/f".into()]),
+            ..Default::default()
+        };
+        let options = bollard::query_parameters::CreateContainerOptions {
+            name: Some(container.clone()),
+            ..Default::default()
+        };
+        engine
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .unwrap();
+
+        let tags_now = || async {
+            let mut all = Vec::new();
+            for id in &ids {
+                if let Ok(i) = engine.docker.inspect_image(id).await {
+                    all.extend(i.repo_tags.unwrap_or_default());
+                }
+            }
+            all.sort();
+            all
+        };
+        let scope = [clean::Scope {
+            service: service.clone(),
+            repo: repo.clone(),
+        }];
+        let before = tags_now().await;
+        let dry = clean::clean(&engine, &scope, 1, true, false).await.unwrap();
+        assert_eq!(tags_now().await, before, "a dry run changes nothing");
+
+        let report = clean::clean(&engine, &scope, 1, false, true).await.unwrap();
+        let mut untagged = report.untagged.clone();
+        untagged.sort();
+        let mut expected = vec![
+            format!("{pushed}:s1"),
+            format!("{pushed}:s4"),
+            r("s0"),
+            r("s1"),
+        ];
+        expected.sort();
+        assert_eq!(untagged, expected);
+        assert_eq!(dry.untagged.len(), expected.len());
+        assert_eq!(dry.deleted.len(), 3, "{dry:?}");
+        assert_eq!(dry.reclaimed, report.reclaimed);
+        // dangling, s0 and s1 are gone; their space is counted.
+        let mut deleted = report.deleted.clone();
+        deleted.sort();
+        let mut gone = vec![ids[0].clone(), ids[1].clone(), ids[2].clone()];
+        gone.sort();
+        assert_eq!(deleted, gone);
+        assert!(report.reclaimed > 0);
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+        // The newest (s4), the one `latest` names (s3), the one in use (s2) and the foreign one
+        // keep every tag of theirs.
+        let mut left = vec![r("foreign"), r("latest"), r("s2"), r("s3"), r("s4")];
+        left.sort();
+        assert_eq!(tags_now().await, left);
+        // Nothing left to do.
+        let again = clean::clean(&engine, &scope, 1, false, false)
+            .await
+            .unwrap();
+        assert!(
+            again.untagged.is_empty() && again.deleted.is_empty(),
+            "{again:?}"
+        );
+    })
+    .catch_unwind()
+    .await;
+    let _ = engine::remove(&engine, &container).await;
+    forget(&engine, &ids).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

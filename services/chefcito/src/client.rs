@@ -124,8 +124,16 @@ impl Client {
 /// One downstream service: the shared client plus the service's base URL. Paths are built
 /// from segments, each percent-encoded, so that an id taken from a request can never change
 /// the path it is put in (`../permissions` stays one segment).
+///
+/// Cloning is one reference count: handlers' state is cloned several times per request, and
+/// copying the URL and the token each time showed in profiles of the gateway.
 #[derive(Clone, Debug)]
 pub struct Downstream {
+    target: std::sync::Arc<Target>,
+}
+
+#[derive(Debug)]
+struct Target {
     client: Client,
     base: reqwest::Url,
 }
@@ -138,21 +146,23 @@ impl Downstream {
         if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
             anyhow::bail!("{base:?} cannot be a service base URL (expected http://host:port)");
         }
-        Ok(Downstream { client, base: url })
+        Ok(Downstream {
+            target: std::sync::Arc::new(Target { client, base: url }),
+        })
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.target.client
     }
 
     /// The base URL as configured (no trailing slash).
     pub fn base(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+        self.target.base.as_str().trim_end_matches('/')
     }
 
     /// `segments` appended to the base path, e.g. `["user", uid, "type"]`.
     pub fn url(&self, segments: &[&str]) -> String {
-        let mut url = self.base.clone();
+        let mut url = self.target.base.clone();
         url.path_segments_mut()
             .expect("checked in new")
             .pop_if_empty()
@@ -177,7 +187,7 @@ impl Downstream {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
-        self.client.get(&self.url(segments)).await
+        self.target.client.get(&self.url(segments)).await
     }
 
     pub async fn get_query<Q: Serialize + ?Sized, T: DeserializeOwned>(
@@ -185,7 +195,8 @@ impl Downstream {
         segments: &[&str],
         query: &Q,
     ) -> Result<T, ApiError> {
-        self.client
+        self.target
+            .client
             .get(&self.url_with_query(segments, query)?)
             .await
     }
@@ -195,7 +206,7 @@ impl Downstream {
         segments: &[&str],
         body: &B,
     ) -> Result<T, ApiError> {
-        self.client.post(&self.url(segments), body).await
+        self.target.client.post(&self.url(segments), body).await
     }
 
     pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -203,11 +214,12 @@ impl Downstream {
         segments: &[&str],
         body: &B,
     ) -> Result<T, ApiError> {
-        self.client.put(&self.url(segments), body).await
+        self.target.client.put(&self.url(segments), body).await
     }
 
     pub async fn delete<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
-        self.client
+        self.target
+            .client
             .call::<(), T>(Method::DELETE, &self.url(segments), None)
             .await
     }
@@ -220,7 +232,8 @@ impl Downstream {
         body: Option<&B>,
         headers: &[(&str, &str)],
     ) -> Result<Raw, ApiError> {
-        self.client
+        self.target
+            .client
             .raw(method, &self.url(segments), body, headers)
             .await
     }

@@ -33,6 +33,15 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// `INTERNAL_TOKEN`: anything but empty or blank (fails closed: an empty token would let in a
+/// request with an empty header).
+fn internal_token(value: &str) -> Result<Secret, String> {
+    if value.trim().is_empty() {
+        return Err("the internal token must not be empty: unset INTERNAL_TOKEN or give it a value (the cluster generates one)".into());
+    }
+    Ok(Secret::new(value))
+}
+
 /// Options every service binary has.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -43,8 +52,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Shared secret that internal calls carry in `x-chefcito-internal-token`. When set, an
-    /// internal service answers 401 to calls without it; the cluster generates one.
-    #[arg(long, env = "INTERNAL_TOKEN", hide_env_values = true)]
+    /// internal service answers 401 to calls without it; the cluster generates one. Every
+    /// service, the gateway too, serves `/metrics` only to callers presenting it (as
+    /// `Authorization: Bearer <token>`).
+    /// An empty value is refused at start: it would match a request with an empty header.
+    #[arg(long, env = "INTERNAL_TOKEN", hide_env_values = true, value_parser = internal_token)]
     pub internal_token: Option<Secret>,
     /// Log filter, e.g. `info` or `users=debug,tower_http=info`.
     #[arg(long, env = "LOG", default_value = "info")]
@@ -74,4 +86,26 @@ pub mod ports {
     pub const STATS: u16 = 8006;
     pub const POINTS: u16 = 8007;
     pub const COMMUNICATIONS: u16 = 8008;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn an_empty_internal_token_is_refused_not_taken_as_a_token() {
+        for empty in ["", "  "] {
+            let e = Cli::try_parse_from(["svc", "--internal-token", empty]).unwrap_err();
+            assert!(e.to_string().contains("must not be empty"), "{e}");
+        }
+        let cli = Cli::try_parse_from(["svc", "--internal-token", "s3cret"]).unwrap();
+        assert_eq!(cli.serve.internal_token, Some(Secret::new("s3cret")));
+    }
 }

@@ -17,6 +17,14 @@
 //!
 //! Besides signature, `iss`, `aud` and `exp`, a token must not be used before its `nbf` nor
 //! claim to be issued in the future (`iat`), with the same leeway ([`LEEWAY_SECS`]).
+//!
+//! **Verified tokens are remembered.** The apps send the same token with every request for up
+//! to an hour, and checking an Ed25519 signature costs more than the rest of the gateway's work
+//! on a request. A token that passed every check is kept (at most [`VERIFIED_CAPACITY`]) and
+//! accepted again without a new check while it has not expired and the keys it was checked
+//! against are still fresh: any fetch of the keys forgets every remembered token, so a rotated
+//! or withdrawn key is honoured exactly as before, and during a JWKS outage every token goes
+//! through the full check again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,6 +45,8 @@ pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 pub const FIREBASE_ISSUER_PREFIX: &str = "https://securetoken.google.com/";
 /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
+/// Verified tokens remembered at most (about 1 KiB each).
+pub const VERIFIED_CAPACITY: usize = 20_000;
 
 /// The claims we read from an ID token (Firebase and the embedded provider agree on these).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -121,6 +131,8 @@ pub struct Verifier {
     http: reqwest::Client,
     cache: RwLock<Option<Cache>>,
     refresh: Mutex<Refreshes>,
+    /// Token → its claims, for tokens that passed every check against the current keys.
+    verified: std::sync::Mutex<HashMap<Box<str>, Claims>>,
 }
 
 /// When keys were last fetched on demand, and when a fetch last failed.
@@ -188,6 +200,7 @@ impl Verifier {
             http,
             cache: RwLock::new(None),
             refresh: Mutex::new(Refreshes::default()),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -266,6 +279,8 @@ impl Verifier {
                     tracing::info!(url = %self.config.jwks_url, "JWKS reachable again");
                 }
                 *self.cache.write().await = Some(cache);
+                // Tokens were checked against the old keys: check them again.
+                self.verified_tokens().clear();
                 Ok(())
             }
             Err(e) => {
@@ -287,8 +302,53 @@ impl Verifier {
             .is_some_and(|c| c.expires + STALE_IF_ERROR > Instant::now())
     }
 
+    fn verified_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        // A panic elsewhere cannot leave the map inconsistent: it only holds finished entries.
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The claims of `token` if it passed every check against keys that are still fresh and
+    /// has not expired since.
+    async fn remembered(&self, token: &str) -> Option<Claims> {
+        let fresh = self
+            .cache
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.expires > Instant::now());
+        if !fresh {
+            return None;
+        }
+        let claims = self.verified_tokens().get(token).cloned()?;
+        (claims.exp > unix_now()).then_some(claims)
+    }
+
+    fn remember(&self, token: &str, claims: &Claims) {
+        let mut verified = self.verified_tokens();
+        if verified.len() >= VERIFIED_CAPACITY {
+            let now = unix_now();
+            verified.retain(|_, c| c.exp > now);
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), claims.clone());
+    }
+
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        if let Some(claims) = self.remembered(token).await {
+            return Ok(claims);
+        }
+        let claims = self.check(token).await?;
+        self.remember(token, &claims);
+        Ok(claims)
+    }
+
+    /// Every check of a token: signature against the keys, then the claims.
+    async fn check(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.clone();
         let stale = self
@@ -342,9 +402,7 @@ impl Verifier {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid(e.to_string()),
             })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_now();
         if claims.iat > now + LEEWAY_SECS {
             return Err(TokenError::Invalid("issued in the future (iat)".into()));
         }
@@ -366,6 +424,12 @@ impl Verifier {
         }
         Ok(claims)
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads a bearer token from an `Authorization` header value: `Bearer <token>`, scheme

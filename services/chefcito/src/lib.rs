@@ -13,13 +13,31 @@
 //!   request id propagation);
 //! * [`jwks`]: bearer token verification against a JWKS with key caching;
 //! * [`permissions`]: `db_config.yaml` parsing, validation and the permission table;
-//! * [`service`]: the standard layers (health, readiness, request id, tracing, error envelope,
-//!   internal token) and [`service::run`], the `main` of every service binary;
+//! * [`service`]: the standard layers (health, readiness, metrics, request id, tracing, error
+//!   envelope, internal token) and [`service::run`], the `main` of every service binary;
+//! * [`metrics`]: the Prometheus metrics every service serves at `/metrics` (requests, SQLite
+//!   writes and reads, the outbox);
 //! * [`api`]: small wire types shared by a caller and a callee.
 //!
 //! Feature `openapi` (off by default): the client-facing wire types ([`api`], the error
 //! [`error::Envelope`]) derive `utoipa::ToSchema`, so that a service publishing an OpenAPI
 //! document describes these very types instead of copies.
+//!
+//! ## Decisions
+//!
+//! * **Metrics are internal, on every service, the public gateway included.** `GET /metrics`
+//!   (Prometheus text format) is added by [`service::finish`], so no service writes code for
+//!   it. It answers only a caller presenting the internal token, as `Authorization: Bearer
+//!   <INTERNAL_TOKEN>` (what a Prometheus scrape config sends from a credentials file) or in
+//!   `x-chefcito-internal-token`; anyone else gets the usual 401 envelope. It fails closed: a
+//!   gateway started without `INTERNAL_TOKEN` refuses every scrape, and an internal service
+//!   without one serves loopback callers only, like all its routes. The probes stay open,
+//!   and `/metrics` is not in the gateway's OpenAPI document (it is not client API).
+//! * **Bounded labels.** Requests are labelled with the route *template* (`/venues/{id}`),
+//!   `unmatched` for unknown paths, and a fixed set of methods: a scanner cannot create
+//!   series. See [`metrics`] for every name and label.
+//! * **One recorder per process**, installed on first use (an app, a store or an outbox):
+//!   the `metrics` facade allows only one, and tests build many apps in one process.
 
 pub mod api;
 #[cfg(feature = "runtime")]
@@ -33,6 +51,8 @@ pub mod error;
 pub mod extract;
 #[cfg(feature = "runtime")]
 pub mod jwks;
+#[cfg(feature = "runtime")]
+pub mod metrics;
 #[cfg(feature = "runtime")]
 pub mod outbox;
 pub mod permissions;

@@ -39,6 +39,10 @@
 //!   Parked and pending rows are kept.
 //! * One dispatcher per database: two would both deliver (harmlessly, thanks to
 //!   [`first_delivery`], but twice).
+//! * Measured ([`crate::metrics`]): each consumer task refreshes `outbox_backlog{consumer}` at
+//!   most once per second (a count on the pending index, so a long backlog being drained is
+//!   not recounted after every batch), and counts its attempts in `outbox_deliveries_total`
+//!   and `outbox_delivery_failures_total{outcome="retry"|"parked"}`.
 //!
 //! ## Tables
 //!
@@ -422,6 +426,8 @@ enum Next {
 
 async fn run_consumer(outbox: Outbox, db: Db, index: usize) {
     let slot = &outbox.inner.consumers[index];
+    let backlog = crate::metrics::outbox_backlog(slot.name);
+    let mut counted: Option<std::time::Instant> = None;
     loop {
         let next = match deliver_due(&outbox, &db, slot.name).await {
             Ok(next) => next,
@@ -430,6 +436,15 @@ async fn run_consumer(outbox: Outbox, db: Db, index: usize) {
                 Next::Poll
             }
         };
+        if counted.is_none_or(|at| at.elapsed() >= POLL) {
+            match pending(&db, slot.name).await {
+                Ok(n) => backlog.set(n as f64),
+                Err(e) => {
+                    tracing::debug!(consumer = slot.name, error = %e, "outbox: cannot count the backlog")
+                }
+            }
+            counted = Some(std::time::Instant::now());
+        }
         let pause = match next {
             Next::Now => {
                 tokio::task::yield_now().await;
@@ -443,6 +458,19 @@ async fn run_consumer(outbox: Outbox, db: Db, index: usize) {
             () = tokio::time::sleep(pause) => {}
         }
     }
+}
+
+/// The pending deliveries of one consumer (read from the partial index of pending rows).
+async fn pending(db: &Db, consumer: &'static str) -> Result<i64, DbError> {
+    db.read(move |c| {
+        c.prepare_cached(
+            "SELECT count(*) FROM outbox_deliveries
+             WHERE consumer = ?1 AND delivered_at IS NULL AND parked_at IS NULL",
+        )?
+        .query_row([consumer], |r| r.get(0))
+    })
+    .await
+    .map_err(DbError::from)
 }
 
 /// Attempts the due deliveries of `consumer` in event order, stopping at the first one that
@@ -478,9 +506,11 @@ async fn deliver_due(outbox: &Outbox, db: &Db, consumer: &'static str) -> Result
         let attempts = delivery.attempts + 1;
         match attempt(outbox, consumer, &delivery).await {
             Outcome::Delivered => {
+                crate::metrics::outbox_attempt(consumer, &delivery.topic, None);
                 mark(db, consumer, delivery.seq, Mark::Delivered { attempts }).await?;
             }
             Outcome::Park(error) => {
+                crate::metrics::outbox_attempt(consumer, &delivery.topic, Some("parked"));
                 tracing::error!(
                     consumer,
                     topic = %delivery.topic,
@@ -492,6 +522,7 @@ async fn deliver_due(outbox: &Outbox, db: &Db, consumer: &'static str) -> Result
                 mark(db, consumer, delivery.seq, Mark::Parked { attempts, error }).await?;
             }
             Outcome::Retry { error, retry_after } => {
+                crate::metrics::outbox_attempt(consumer, &delivery.topic, Some("retry"));
                 let delay = outbox
                     .backoff
                     .delay(attempts, jitter())

@@ -1,6 +1,7 @@
-//! What every service does the same way: `/health` and `/ready`, request ids, request logs,
-//! the error envelope, body limits, a server-side timeout, the internal token, panics turned
-//! into 500s, graceful shutdown, and the `healthcheck` subcommand for container health checks.
+//! What every service does the same way: `/health` and `/ready`, `/metrics`, request ids,
+//! request logs, the error envelope, body limits, a server-side timeout, the internal token,
+//! panics turned into 500s, graceful shutdown, and the `healthcheck` subcommand for container
+//! health checks.
 //!
 //! A service builds its routes, then calls [`finish`] inside its `app(state)`, so that tests
 //! driving `app()` in-process see exactly what production serves. Its `main` calls [`run`].
@@ -14,6 +15,11 @@
 //! Exposure is explicit and has no default ([`Exposure`]): an internal service either checks
 //! the internal token on every call, or — started without one — listens on loopback only and
 //! refuses peers that are not on loopback. Nothing a configuration forgets can open it up.
+//!
+//! `/metrics` ([`crate::metrics`]) has its own check, the same on every service: the internal
+//! token, sent as `Authorization: Bearer <token>` (a Prometheus scrape config) or in the
+//! internal header. A public service without a token refuses every scrape; an internal one
+//! without a token serves loopback callers, like all its routes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -84,8 +90,9 @@ pub enum Role {
 /// Who may call a service. No `Default`: every service says it.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Exposure {
-    /// Open to everyone (the gateway only).
-    Public,
+    /// Open to everyone (the gateway only), except `/metrics`: only callers presenting
+    /// `internal_token` read it, and nobody does when it is `None`.
+    Public { internal_token: Option<Secret> },
     /// Every route but `/health` and `/ready` requires this token.
     Internal(Secret),
     /// An internal service started without a token: served on loopback only, and callers that
@@ -96,7 +103,7 @@ pub enum Exposure {
 impl std::fmt::Debug for Exposure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Exposure::Public => "Public",
+            Exposure::Public { .. } => "Public",
             Exposure::Internal(_) => "Internal(***)",
             Exposure::LoopbackOnly => "LoopbackOnly",
         })
@@ -107,7 +114,9 @@ impl Exposure {
     /// The exposure of a service of `role` configured with `token`.
     pub fn of(role: Role, token: Option<Secret>) -> Exposure {
         match (role, token) {
-            (Role::Public, _) => Exposure::Public,
+            (Role::Public, token) => Exposure::Public {
+                internal_token: token,
+            },
             (Role::Internal, Some(token)) => Exposure::Internal(token),
             (Role::Internal, None) => Exposure::LoopbackOnly,
         }
@@ -155,9 +164,12 @@ pub fn finish(router: Router, options: Options) -> Router {
         exposure,
         ready,
     } = options;
+    // Installed now, not at the first scrape: what is recorded before would be lost.
+    crate::metrics::handle();
     let mut router = router.fallback(|| async { ApiError::not_found("Not found") });
+    let metrics = metrics_route(&exposure);
     router = match exposure {
-        Exposure::Public => router,
+        Exposure::Public { .. } => router,
         Exposure::Internal(token) => {
             router.layer(middleware::from_fn(move |req: Request, next: Next| {
                 let token = token.clone();
@@ -168,6 +180,7 @@ pub fn finish(router: Router, options: Options) -> Router {
     };
     let health_db = db.clone();
     router
+        .merge(metrics)
         .route(
             "/health",
             get(move || {
@@ -209,6 +222,60 @@ pub fn finish(router: Router, options: Options) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::map_request(drop_unsafe_request_id))
+        // Outermost: every answer is counted and timed, refusals, timeouts and panics included.
+        .layer(middleware::from_fn(crate::metrics::track))
+}
+
+/// `GET /metrics` behind its own check (see the module docs), outside the exposure's layer so
+/// that a bearer token works on internal services too.
+fn metrics_route(exposure: &Exposure) -> Router {
+    let render = get(|| async {
+        let mut response = crate::metrics::render().await;
+        // Scrapes come every few seconds: logged like the probes.
+        response.extensions_mut().insert(Probe);
+        response
+    });
+    let token = match exposure {
+        Exposure::Internal(token) => Some(token.clone()),
+        Exposure::Public { internal_token } => internal_token.clone(),
+        Exposure::LoopbackOnly => {
+            let guarded = render.layer(middleware::from_fn(require_loopback_peer));
+            return Router::new().route(crate::metrics::PATH, guarded);
+        }
+    };
+    // `layer`, not `route_layer`: another method is refused too before it learns anything.
+    let guarded = render.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let token = token.clone();
+        async move { require_metrics_token(token.as_ref(), req, next).await }
+    }));
+    Router::new().route(crate::metrics::PATH, guarded)
+}
+
+/// Serves the request when it carries `token` as a bearer token or in the internal header;
+/// without a configured token, nothing does (fail closed).
+async fn require_metrics_token(token: Option<&Secret>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, credentials)| credentials.trim());
+    let internal = headers
+        .get(INTERNAL_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let presented = |given: Option<&str>, token: &Secret| {
+        given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.expose().as_bytes()))
+    };
+    // An empty token (`INTERNAL_TOKEN=`) is no token.
+    match token.filter(|t| !t.expose().is_empty()) {
+        Some(token) if presented(bearer, token) || presented(internal, token) => {
+            next.run(req).await
+        }
+        _ => refused_internal(
+            "Metrics are internal: send the internal token as `Authorization: Bearer <INTERNAL_TOKEN>`",
+        ),
+    }
 }
 
 /// Liveness includes the store: a service whose store cannot serve reads is not alive, so the
@@ -318,13 +385,20 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     tracing::info_span!("request", id = %request_id_of(req), method = %req.method(), path = %req.uri().path())
 }
 
+/// Answers slower than this are logged at `info` whatever their status.
+const SLOW_ANSWER: Duration = Duration::from_millis(500);
+
+/// One line per answer at `debug`; at `info` only refusals, failures and slow answers. Every
+/// answer is counted and timed in `/metrics`; a line per success at `info` would cost more
+/// than the request (under load, the container engine's log driver used a core of its own).
 fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
     let (status, ms) = (response.status().as_u16(), latency.as_secs_f64() * 1e3);
     // Probes arrive every few seconds from the container engine: keep them out of the way.
-    if response.extensions().get::<Probe>().is_some() {
-        tracing::debug!(status, ms, "handled");
-    } else {
+    let probe = response.extensions().get::<Probe>().is_some();
+    if !probe && (status >= 400 || latency >= SLOW_ANSWER) {
         tracing::info!(status, ms, "handled");
+    } else {
+        tracing::debug!(status, ms, "handled");
     }
 }
 
@@ -671,7 +745,9 @@ mod tests {
                 db: None,
                 exposure: match token {
                     Some(t) => Exposure::Internal(Secret::new(t)),
-                    None => Exposure::Public,
+                    None => Exposure::Public {
+                        internal_token: None,
+                    },
                 },
                 ready: None,
             },
@@ -787,7 +863,9 @@ mod tests {
             Options {
                 name: "t",
                 db: None,
-                exposure: Exposure::Public,
+                exposure: Exposure::Public {
+                    internal_token: None,
+                },
                 ready: Some(check),
             },
         );

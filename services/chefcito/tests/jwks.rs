@@ -329,3 +329,37 @@ async fn tokens_not_yet_valid_or_issued_in_the_future_are_refused() {
     skewed["nbf"] = serde_json::json!(now() + 10);
     v.verify(&key.sign(&skewed)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_remembered_token_is_checked_again_once_its_key_is_withdrawn() {
+    let old = TestKey::new("old");
+    let server = jwks_server(vec![old.jwk()], "max-age=1").await;
+    let v = verifier(&server.url);
+    let token = old.sign(&claims(AUD, ISS, now() + 3600));
+    for _ in 0..3 {
+        v.verify(&token).await.unwrap();
+    }
+    // The provider withdraws the key; once the keys are due, the token is refused although it
+    // was accepted (and remembered) before.
+    *server.keys.write().await = vec![TestKey::new("new").jwk()];
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let e = v.verify(&token).await.unwrap_err();
+    assert!(matches!(e, TokenError::UnknownKey), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_only_the_same_token() {
+    let key = TestKey::new("k1");
+    let server = jwks_server(vec![key.jwk()], "max-age=600").await;
+    let v = verifier(&server.url);
+    let token = key.sign(&claims(AUD, ISS, now() + 3600));
+    v.verify(&token).await.unwrap();
+    // The same payload with a forged signature, and a token for another audience signed by
+    // the same key, are still checked in full.
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", "A".repeat(86));
+    assert!(v.verify(&forged).await.is_err());
+    let other = key.sign(&claims("other", ISS, now() + 3600));
+    assert!(v.verify(&other).await.is_err());
+    v.verify(&token).await.unwrap();
+}

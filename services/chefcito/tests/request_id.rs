@@ -56,7 +56,9 @@ async fn request_id_and_internal_token_reach_the_downstream_service() {
         Options {
             name: "upstream",
             db: None,
-            exposure: Exposure::Public,
+            exposure: Exposure::Public {
+                internal_token: None,
+            },
             ready: None,
         },
     ))

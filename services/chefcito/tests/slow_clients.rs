@@ -30,7 +30,9 @@ async fn server() -> SocketAddr {
         Options {
             name: "t",
             db: None,
-            exposure: Exposure::Public,
+            exposure: Exposure::Public {
+                internal_token: None,
+            },
             ready: None,
         },
     );

@@ -57,6 +57,10 @@
 //! * A signed-in user who has not registered with `POST /users` counts as `anonymous` for the
 //!   permission table; when refused, they get 403 telling them to register.
 //! * Unknown paths are 404, never 403: the permission check runs only on matched routes.
+//! * `GET /metrics` (added by `chefcito::service::finish`, like `/health`) is outside the
+//!   permission table and the method check: only the internal token decides, sent as
+//!   `Authorization: Bearer <INTERNAL_TOKEN>`; without it, or when the gateway has no token,
+//!   401 with the envelope. It is not in the OpenAPI document.
 //! * Until the permission table has been read once, guarded routes answer 503 rather than guess;
 //!   `/health` and CORS pre-flights work all the same.
 //! * `PUT /users` requires both `name` and `phone` keys (null allowed), as the original did;
@@ -181,6 +185,8 @@ pub struct State {
     /// tokens come from an external provider such as Firebase.
     pub embedded_identity: bool,
     pub cors: Arc<cors::Origins>,
+    /// Public, with the internal token guarding `/metrics` (refused to all without one).
+    pub exposure: Arc<chefcito::service::Exposure>,
 }
 
 impl State {
@@ -219,6 +225,7 @@ impl State {
             stats: downstream(&config.stats_url, "STATS_URL")?,
             embedded_identity: config.embedded_sign_in(),
             cors: Arc::new(cors::Origins::parse(config.cors_origins.as_deref())?),
+            exposure: Arc::new(config.serve.exposure(chefcito::service::Role::Public)),
         })
     }
 }
@@ -240,6 +247,7 @@ pub fn app(state: State) -> Router {
         })
     });
     let methods = Arc::new(methods::Methods::of(&document));
+    let exposure = (*state.exposure).clone();
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -256,7 +264,7 @@ pub fn app(state: State) -> Router {
         chefcito::service::Options {
             name: "gateway",
             db: None,
-            exposure: chefcito::service::Exposure::Public,
+            exposure,
             ready: Some(ready),
         },
     );

@@ -62,6 +62,7 @@ use chefcito::permissions::Permissions;
 use chefcito::service::{Exposure, Options, Role, finish};
 
 pub mod http;
+pub mod load_permissions;
 pub mod model;
 pub mod passwords;
 pub mod service;

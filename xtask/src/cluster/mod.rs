@@ -10,4 +10,5 @@ pub mod up;
 
 pub use down::{DownReport, down};
 pub use spec::{PUBLISH_IP, Publish, Spec};
+pub use status::gateway_url;
 pub use up::{Action, Report, UpOptions, up};

@@ -54,6 +54,39 @@ pub async fn rows(engine: &Engine, project: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The published URL of the gateway of `project`'s Docker cluster, or an error saying how to
+/// start it.
+pub async fn gateway_url(project: &str) -> Result<String> {
+    engine::check_project(project)?;
+    let engine = Engine::connect().await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e:#}\nno cluster to reach: `cargo xtask run` first, or pass --url http://127.0.0.1:PORT"
+        )
+    })?;
+    let gateway = services::SERVICES
+        .iter()
+        .find(|s| s.public)
+        .ok_or_else(|| anyhow::anyhow!("no public service in xtask/src/services.rs"))?;
+    let container = engine::container_name(project, gateway.name);
+    if let Some(url) = engine::published_url(&engine, &container, gateway.port).await {
+        return Ok(url);
+    }
+    let state = rows(&engine, project)
+        .await?
+        .into_iter()
+        .find(|r| r.service == gateway.name)
+        .map(|r| r.state)
+        .unwrap_or_else(|| "absent".into());
+    let up_command = if project == engine::DEFAULT_PROJECT {
+        "`cargo xtask run`".to_string()
+    } else {
+        format!("`cargo xtask up --project {project}`")
+    };
+    anyhow::bail!(
+        "no cluster running in project {project} (its gateway is {state}, with no published port): {up_command} first, or pass --url http://127.0.0.1:PORT"
+    )
+}
+
 /// The table, as `status` and `up` print it. `gated` are services whose health check `up`
 /// has just seen pass, while the engine may not have run its first one yet.
 pub async fn render(engine: &Engine, project: &str, gated: &[&str]) -> Result<String> {

@@ -50,6 +50,9 @@ pub struct UpOptions {
     /// The permission file applied to the users service once it is up, whenever it differs
     /// from the table in force (`None`: leave the table alone).
     pub permissions: Option<PathBuf>,
+    /// Containers run `<image_prefix>-<svc>:latest` (`chefcito`; the watch tests build
+    /// images of their own under another prefix).
+    pub image_prefix: String,
 }
 
 impl UpOptions {
@@ -64,6 +67,7 @@ impl UpOptions {
             env: Vec::new(),
             timeout: 60,
             permissions: Some(crate::permissions::shipped()),
+            image_prefix: engine::IMAGE_PREFIX.to_string(),
         }
     }
 }
@@ -106,7 +110,7 @@ pub async fn up(engine: &Engine, args: &UpOptions) -> Result<Report> {
     // Every image first: a missing one fails before anything is started.
     let mut images = HashMap::new();
     for s in levels.iter().flatten() {
-        images.insert(s.name, image_id(engine, s).await?);
+        images.insert(s.name, image_id(engine, &args.image_prefix, s).await?);
     }
     let secrets = Secrets::load_or_create(&crate::paths::cluster_dir(project))?;
     ensure_network(engine, project).await?;
@@ -192,8 +196,8 @@ pub fn parse_overrides(items: &[String]) -> Result<HashMap<String, BTreeMap<Stri
     Ok(out)
 }
 
-async fn image_id(engine: &Engine, s: &Service) -> Result<String> {
-    let tag = engine::image_latest(s.name);
+async fn image_id(engine: &Engine, prefix: &str, s: &Service) -> Result<String> {
+    let tag = format!("{prefix}-{}:latest", s.name);
     match engine.docker.inspect_image(&tag).await {
         Ok(image) => image.id.ok_or_else(|| anyhow!("image {tag} has no id")),
         Err(e) if engine::is_not_found(&e) => {

@@ -126,13 +126,17 @@ pub fn read_containerfile(s: &Service) -> Result<String> {
     Ok(text)
 }
 
+/// The variable and flags that make the image target's binaries static (for that target
+/// only: build scripts and proc-macros cannot be static).
+pub const STATIC_FLAGS: (&str, &str) = (
+    "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+    "-C target-feature=+crt-static",
+);
+
 /// The one release build of the selected services, static for the image target.
 pub fn cargo_build_static(services: &[&str]) -> Result<()> {
     let sh = crate::cargo::shell()?;
-    let _flags = sh.push_env(
-        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
-        "-C target-feature=+crt-static",
-    );
+    let _flags = sh.push_env(STATIC_FLAGS.0, STATIC_FLAGS.1);
     let packages: Vec<String> = services
         .iter()
         .flat_map(|s| ["-p".to_string(), s.to_string()])

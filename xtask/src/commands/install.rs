@@ -1,7 +1,10 @@
 //! `cargo xtask install [--check]`: prepares a fresh machine. Checks the toolchain and its
 //! components (cargo, rustfmt, clippy, cargo-nextest), static glibc for the image binaries,
 //! schemathesis (the OpenAPI fuzzer of the end-to-end tests, in its own Python virtual
-//! environment), the Docker Engine's reachability and API version; then installs what is
+//! environment), kubectl with kustomize v5 (the deploy checks render `deploy/k8s`, see
+//! [`crate::kubectl`]), actionlint with shellcheck (the workflow check, in a virtual
+//! environment: [`crate::actionlint`]), docker-registry (the push test's local registry, a
+//! Debian package: [`crate::local_registry`]), wrk (the load generator of `bench`), the Docker Engine's reachability and API version; then installs what is
 //! missing and fetches every crate `--locked`. `--check` only reports (and fails when something required is
 //! missing). A missing engine is a warning: `cargo xtask run` falls back to local processes.
 
@@ -103,6 +106,38 @@ pub async fn run(args: &Args) -> Result<()> {
                 println!("  could not: {e:#}");
             }
         }
+        if crate::kubectl::version(&sh).is_none() {
+            println!(
+                "installing kubectl (Debian package {})",
+                crate::kubectl::DEBIAN_PACKAGE
+            );
+            if let Err(e) = crate::kubectl::install(&sh) {
+                println!("  could not: {e:#}");
+            }
+        }
+        if crate::actionlint::version(&sh).is_none() {
+            println!("installing actionlint and shellcheck into target/tools/actionlint");
+            if let Err(e) = crate::actionlint::install(&sh) {
+                println!("  could not: {e:#}");
+            }
+        }
+        if !crate::load::wrk::installed() {
+            println!(
+                "installing wrk (Debian package wrk, the load generator of `cargo xtask bench`)"
+            );
+            if let Err(e) = crate::apt::install(&sh, "wrk") {
+                println!("  could not: {e:#}");
+            }
+        }
+        if crate::local_registry::version(&sh).is_none() {
+            println!(
+                "installing docker-registry (Debian package {})",
+                crate::local_registry::DEBIAN_PACKAGE
+            );
+            if let Err(e) = crate::local_registry::install(&sh) {
+                println!("  could not: {e:#}");
+            }
+        }
     }
     let engine = match Engine::connect().await {
         Ok(e) => Ok(format!(
@@ -129,6 +164,49 @@ pub async fn run(args: &Args) -> Result<()> {
             "schemathesis".into(),
             "absent".into(),
             "needed by `cargo xtask test --e2e`; `cargo xtask install` installs it".into(),
+        ],
+    });
+    // Optional like schemathesis: the deploy checks skip without it, but fail in CI.
+    rows.push(match crate::kubectl::usable(&sh) {
+        Ok(v) => vec!["kubectl".into(), "ok".into(), v.describe()],
+        Err(e) => vec![
+            "kubectl".into(),
+            match crate::kubectl::version(&sh) {
+                Some(_) => "too old".into(),
+                None => "absent".into(),
+            },
+            format!("{e:#}; needed by the deploy checks (xtask/tests/deploy.rs), mandatory in CI"),
+        ],
+    });
+    // Optional too: the workflow check and the push test skip without them, but fail in CI.
+    rows.push(match crate::actionlint::version(&sh) {
+        Some(v) => vec!["actionlint".into(), "ok".into(), v],
+        None => vec![
+            "actionlint".into(),
+            "absent".into(),
+            "lints .github/workflows (xtask/tests/workflows.rs), mandatory in CI".into(),
+        ],
+    });
+    rows.push(if crate::load::wrk::installed() {
+        vec![
+            "wrk".into(),
+            "ok".into(),
+            "the load generator of `cargo xtask bench`".into(),
+        ]
+    } else {
+        vec![
+            "wrk".into(),
+            "absent".into(),
+            "needed by `cargo xtask bench` and its test (mandatory in CI)".into(),
+        ]
+    });
+    rows.push(match crate::local_registry::version(&sh) {
+        Some(v) => vec!["docker-registry".into(), "ok".into(), v],
+        None => vec![
+            "docker-registry".into(),
+            "absent".into(),
+            "a local registry for the push test of `cargo xtask test --e2e`, mandatory in CI"
+                .into(),
         ],
     });
     rows.push(match &engine {

@@ -4,14 +4,19 @@ pub mod bench;
 pub mod bench_load;
 pub mod build;
 pub mod ci;
+pub mod clean;
 pub mod down;
 pub mod install;
 pub mod load_db;
 pub mod logs;
+pub mod push;
 pub mod run;
+pub mod seed;
+pub mod service_list;
 pub mod status;
 pub mod test;
 pub mod up;
+pub mod watch;
 
 /// `--project NAME`, shared by the commands that work on a cluster.
 #[derive(Debug, Clone, clap::Args)]

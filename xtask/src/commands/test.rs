@@ -5,7 +5,8 @@
 //! marked `#[ignore]` need Docker and are skipped there).
 //!
 //! With `--e2e`, or whenever `CI=true` (then it is mandatory): `build` every image, run the
-//! Docker tests of xtask (`xtask/tests/docker.rs`, ignored tests), bring up an isolated
+//! Docker tests of xtask (`xtask/tests/docker.rs`, ignored tests), then `watch`'s
+//! (`xtask/tests/watch.rs`: a scratch copy of the workspace, edited), bring up an isolated
 //! cluster `e2e-<pid>` on ephemeral ports, run the journeys of `services/gateway/tests/e2e.rs`
 //! against it (`CHEFCITO_E2E_URL`), run schemathesis against its OpenAPI document with a real
 //! token (zero failures required), and remove that cluster with its volumes whatever happened.
@@ -139,6 +140,17 @@ async fn e2e(ci: bool) -> Result<()> {
             nextest(
                 &sh,
                 &["-p", "xtask", "--test", "docker", "--run-ignored", "only"],
+            )
+        },
+    )?;
+    // Apart from the Docker tests: it compiles a copy of the workspace's crates in release,
+    // which would starve their health gates of CPU.
+    step(
+        "watch tests (cargo nextest run -p xtask --test watch --run-ignored only)",
+        || {
+            nextest(
+                &sh,
+                &["-p", "xtask", "--test", "watch", "--run-ignored", "only"],
             )
         },
     )?;

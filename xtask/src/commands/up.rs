@@ -61,6 +61,7 @@ impl Args {
             env: self.env.clone(),
             timeout: self.timeout,
             permissions: Some(crate::permissions::shipped()),
+            image_prefix: crate::engine::IMAGE_PREFIX.to_string(),
         }
     }
 }

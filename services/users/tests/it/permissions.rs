@@ -178,3 +178,46 @@ async fn an_entry_allowing_nobody_is_kept_not_dropped() {
     assert!(!table.allows("/venues/secret", chefcito::permissions::UserType::Client));
     assert!(table.allows("/venues/other", chefcito::permissions::UserType::Client));
 }
+
+/// `users load-permissions` (the Kubernetes Job's step) against a served users service.
+#[tokio::test]
+async fn load_permissions_validates_the_file_then_replaces_the_table() {
+    let service = service().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = service.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db_config.yaml");
+    let args = users::load_permissions::Args {
+        from_file: file.clone(),
+        url: url.clone(),
+    };
+    let token = || Some(chefcito::config::Secret::new(TOKEN));
+
+    std::fs::write(&file, "usertypes:\n  anonymous: anonymous\n  client: client\n  restaurant: restaurant\nendpoints:\n  - name: /venues\n    allowed: [client]\n").unwrap();
+    let line = users::load_permissions::run(&args, token()).await.unwrap();
+    assert!(line.contains("version"), "{line}");
+    let table = get(&service.app, "/permissions").await;
+    assert_eq!(
+        table.body["permissions"]["endpoints"]["/venues"],
+        json!(["client"])
+    );
+    let version = table.body["version"].clone();
+
+    // A file with a mistake changes nothing; neither does a call without the internal token.
+    std::fs::write(&file, "usertypes:\n  anonymous: anonymous\n  client: client\n  restaurant: restaurant\nendpoints:\n  - name: /venues\n    allowed: [chef]\n").unwrap();
+    let e = users::load_permissions::run(&args, token())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("nothing was written"), "{e:#}");
+    std::fs::write(&file, "usertypes:\n  anonymous: anonymous\n  client: client\n  restaurant: restaurant\nendpoints:\n  - name: /venues\n    allowed: [restaurant]\n").unwrap();
+    let e = users::load_permissions::run(&args, None).await.unwrap_err();
+    assert!(format!("{e:#}").contains("INTERNAL_TOKEN"), "{e:#}");
+    let wrong = Some(chefcito::config::Secret::new("not the token"));
+    assert!(users::load_permissions::run(&args, wrong).await.is_err());
+    assert_eq!(
+        get(&service.app, "/permissions").await.body["version"],
+        version
+    );
+}
