@@ -36,6 +36,13 @@
 //! * **Bounded labels.** Requests are labelled with the route *template* (`/venues/{id}`),
 //!   `unmatched` for unknown paths, and a fixed set of methods: a scanner cannot create
 //!   series. See [`metrics`] for every name and label.
+//! * **Access log: failures, not successes.** Every answer is counted and timed in
+//!   `/metrics`; the log gets a line at `info` only for a refusal or failure (status ≥ 400) or
+//!   an answer slower than 500 ms, and every other answer at `debug` (`LOG=debug` shows them).
+//!   A line per success cost more than the request under load: in the cluster each line goes
+//!   through the container engine's log driver.
+//! * **`INTERNAL_TOKEN` may be unset, never empty**: an empty value is refused at start, since
+//!   it would match a request carrying an empty header (fails closed).
 //! * **One recorder per process**, installed on first use (an app, a store or an outbox):
 //!   the `metrics` facade allows only one, and tests build many apps in one process.
 
