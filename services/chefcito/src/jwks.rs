@@ -245,17 +245,21 @@ impl Verifier {
         })
     }
 
+    /// Whether keys are cached and not yet due for a refresh.
+    async fn keys_fresh(&self) -> bool {
+        self.cache
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.expires > Instant::now())
+    }
+
     /// Refetches the keys unless another task just did, `forced` refreshes are rate-limited,
     /// or a fetch failed a moment ago.
     async fn refresh(&self, forced: bool) -> Result<(), TokenError> {
         // The lock also makes concurrent callers wait for one fetch instead of each fetching.
         let mut state = self.refresh.lock().await;
-        let fresh = self
-            .cache
-            .read()
-            .await
-            .as_ref()
-            .is_some_and(|c| c.expires > Instant::now());
+        let fresh = self.keys_fresh().await;
         let forced_recently = state
             .last_forced
             .is_some_and(|t| t.elapsed() < FORCED_REFRESH_INTERVAL);
@@ -312,12 +316,7 @@ impl Verifier {
     /// The claims of `token` if it passed every check against keys that are still fresh and
     /// has not expired since.
     async fn remembered(&self, token: &str) -> Option<Claims> {
-        let fresh = self
-            .cache
-            .read()
-            .await
-            .as_ref()
-            .is_some_and(|c| c.expires > Instant::now());
+        let fresh = self.keys_fresh().await;
         if !fresh {
             return None;
         }
@@ -351,12 +350,7 @@ impl Verifier {
     async fn check(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.clone();
-        let stale = self
-            .cache
-            .read()
-            .await
-            .as_ref()
-            .is_none_or(|c| c.expires <= Instant::now());
+        let stale = !self.keys_fresh().await;
         if stale
             && let Err(e) = self.refresh(false).await
             && !self.usable_when_stale().await
