@@ -308,11 +308,11 @@ pub async fn published_url(engine: &Engine, container: &str, port: u16) -> Optio
         .as_ref()?
         .first()?
         .clone();
-    Some(format!(
-        "http://{}:{}",
-        crate::cluster::PUBLISH_IP,
-        binding.host_port?
-    ))
+    let ip = binding
+        .host_ip
+        .filter(|ip| !ip.is_empty() && ip != "0.0.0.0")
+        .unwrap_or_else(|| crate::cluster::PUBLISH_IP.to_string());
+    Some(format!("http://{ip}:{}", binding.host_port?))
 }
 
 #[cfg(test)]

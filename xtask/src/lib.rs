@@ -134,8 +134,11 @@ pub enum Command {
     /// Benchmark the gateway with wrk on a fresh, seeded cluster; prints and saves the table.
     ///
     /// Builds the images, brings up an isolated cluster (--project, default `bench`, fresh
-    /// volumes), times each service's first answer, seeds 1,000 venues and 10,000 reservations,
-    /// then runs each workload for --duration seconds after a --warmup, with --connections
+    /// volumes; the gateway published on the project network's host address, which the
+    /// kernel forwards: --loopback uses 127.0.0.1 and the engine's proxy, as `up` does), times
+    /// each service's first answer, seeds 1,000 venues and 10,000 reservations, waits for the
+    /// cluster to be idle before each workload, then runs it for --duration seconds after a
+    /// --warmup, with --connections
     /// connections: venue-by-id, venues-page, search, near-me, book, venue-reservations and
     /// sign-in (argon2id, reported apart). Prints requests/s, p50/p99/p99.9, errors and the
     /// target per workload, and each service's RSS idle, at its peak and after; writes the same

@@ -109,7 +109,7 @@ async fn an_image_is_small_static_non_root_and_health_checked() {
         assert_eq!(config.user.as_deref(), Some("10001:10001"));
         let health = config.healthcheck.unwrap();
         assert_eq!(health.test.unwrap(), ["CMD", "/users", "healthcheck"]);
-        assert_eq!(health.interval, Some(2_000_000_000));
+        assert_eq!(health.interval, Some(10_000_000_000));
         assert_eq!(config.entrypoint.unwrap(), ["/users"]);
         assert!(config.volumes.unwrap().contains_key("/data"));
         assert!(config.exposed_ports.unwrap().contains_key("8001/tcp"));

@@ -239,15 +239,96 @@ impl Downstream {
     }
 }
 
-/// Maps a raw answer onto a decoded value or an [`ApiError`].
-pub fn decode<T: DeserializeOwned>(url: &str, raw: Raw) -> Result<T, ApiError> {
-    let target = service_name(url);
-    if raw.status.is_success() {
-        return serde_json::from_slice(&raw.body).map_err(|e| {
-            tracing::error!(%url, error = %e, "undecodable answer");
-            ApiError::bad_gateway(format!("The {target} service gave an invalid answer"))
+/// A downstream JSON answer passed on to the caller byte for byte: what a proxy route of the
+/// gateway answers when the client's wire type is the service's own, so that the body is
+/// neither decoded nor encoded again (for a page of venues, that was a tenth of the gateway's
+/// work). `T` is the wire type the body holds, for readers and for the OpenAPI document.
+#[derive(Debug)]
+pub struct Relayed<T> {
+    body: bytes::Bytes,
+    wire: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Relayed<T> {
+    /// The body as received.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl<T> axum::response::IntoResponse for Relayed<T> {
+    fn into_response(self) -> axum::response::Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+impl Downstream {
+    /// `GET` with a query, the 2xx answer relayed as is (see [`Relayed`]); any other answer
+    /// is mapped as [`decode`] maps it.
+    pub async fn relay_query<Q: Serialize + ?Sized, T>(
+        &self,
+        segments: &[&str],
+        query: &Q,
+    ) -> Result<Relayed<T>, ApiError> {
+        let url = self.url_with_query(segments, query)?;
+        let raw = self
+            .target
+            .client
+            .raw::<()>(Method::GET, &url, None, &[])
+            .await?;
+        relay(&url, raw)
+    }
+
+    /// [`Downstream::relay_query`] without a query.
+    pub async fn relay<T>(&self, segments: &[&str]) -> Result<Relayed<T>, ApiError> {
+        self.relay_query(segments, &[] as &[(&str, &str)]).await
+    }
+}
+
+/// A 2xx JSON answer as a [`Relayed`]; anything else mapped as [`decode`] maps it.
+pub fn relay<T>(url: &str, raw: Raw) -> Result<Relayed<T>, ApiError> {
+    let is_json = raw
+        .headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if raw.status.is_success() && is_json {
+        return Ok(Relayed {
+            body: raw.body,
+            wire: std::marker::PhantomData,
         });
     }
+    if raw.status.is_success() {
+        return Err(invalid_answer(url, &"not JSON"));
+    }
+    failure(url, raw)
+}
+
+fn invalid_answer(url: &str, error: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(%url, %error, "undecodable answer");
+    ApiError::bad_gateway(format!(
+        "The {} service gave an invalid answer",
+        service_name(url)
+    ))
+}
+
+/// Maps a raw answer onto a decoded value or an [`ApiError`].
+pub fn decode<T: DeserializeOwned>(url: &str, raw: Raw) -> Result<T, ApiError> {
+    if raw.status.is_success() {
+        return serde_json::from_slice(&raw.body).map_err(|e| invalid_answer(url, &e));
+    }
+    failure(url, raw)
+}
+
+/// The [`ApiError`] of a non-2xx answer.
+fn failure<T>(url: &str, raw: Raw) -> Result<T, ApiError> {
+    let target = service_name(url);
     if raw
         .headers
         .contains_key(crate::service::INTERNAL_TOKEN_REFUSED_HEADER)

@@ -9,12 +9,19 @@
 //!   its own SAVEPOINT inside one IMMEDIATE transaction (a closure's error rolls back only its
 //!   own work), commits once — one fsync for the whole group — and then answers them all. A
 //!   closure still runs alone on the writer, so check-then-insert stays atomic.
-//! * A small pool of read-only connections reads while the writer writes (WAL).
-//! * **Cancel-safe.** Whatever a call acquires travels with the blocking work that uses it: a
-//!   read's permit and connection are owned by the blocking closure and the connection goes
-//!   back to the pool when the closure ends, panics included; a write is a message to the
-//!   writer thread. A caller that goes away (client gone, timeout, `select!`) can never leave a
-//!   pool short. No lock is held while a closure runs, so a panicking closure poisons nothing.
+//! * A pool of read-only connections reads while the writer writes (WAL: a read never waits
+//!   for a write).
+//! * **Reads run on the caller's thread.** A read is a prepared statement (every store
+//!   prepares through the connection's statement cache) on pages already in memory: a few
+//!   microseconds, less than waking a blocking-pool thread and being woken back, which was a
+//!   quarter of the venues service's CPU under load (futex wake-ups and context switches).
+//!   Reads are bounded by their `LIMIT`; the JSON of a large page costs the async worker more
+//!   than the read itself anyway.
+//! * **Cancel-safe.** A read awaits nothing while it holds a connection: it cannot be
+//!   abandoned halfway, and the connection goes back to the pool when the closure ends, panics
+//!   included. A write is a message to the writer thread. A caller that goes away (client
+//!   gone, timeout, `select!`) can never leave a pool short. No lock is held while a closure
+//!   runs, so a panicking closure poisons nothing.
 //!
 //! Measured with `cargo bench -p chefcito --bench db` on the 2-core dev machine, 64 concurrent
 //! one-row writes until all are acknowledged: one commit per write at FULL 14.3 ms, group
@@ -34,7 +41,7 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 use crate::metrics::DbMetrics;
 
@@ -58,9 +65,13 @@ pub enum DbError {
     },
 }
 
-/// Number of read-only connections by default. `cargo bench -p chefcito --bench db` compares
-/// 1 and 4 readers under a mixed load; more than the core count buys nothing.
+/// Read-only connections opened at start. Reads borrow one for the time of the closure, on
+/// the caller's thread, so no more than the runtime's worker threads are ever in use; the
+/// pool opens another if it ever runs dry.
 pub const DEFAULT_READERS: usize = 4;
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
 
 /// Most writes committed together; a longer queue is served by the next group.
 const MAX_GROUP: usize = 256;
@@ -112,7 +123,6 @@ struct Inner {
     /// Jobs for the writer thread; the thread ends when the last handle is dropped.
     writer: mpsc::Sender<Job>,
     readers: Arc<ReaderPool>,
-    reader_slots: Arc<Semaphore>,
     metrics: DbMetrics,
 }
 
@@ -187,6 +197,9 @@ type Answer<T, E> = std::thread::Result<Result<T, E>>;
 
 fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Stores prepare every statement through this cache: parsing and planning the SQL cost
+    // more than running a point lookup. Searches build a few dozen shapes at most.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true)?;
     let mode = match synchronous {
         Synchronous::Full => "FULL",
@@ -374,7 +387,6 @@ impl Db {
                 }),
                 path,
                 writer: jobs,
-                reader_slots: Arc::new(Semaphore::new(readers_count)),
                 metrics,
             }),
         })
@@ -432,7 +444,10 @@ impl Db {
         }
     }
 
-    /// Runs `f` on a read-only connection, on the blocking pool.
+    /// Runs `f` on a read-only connection, right here on the calling thread (see the module
+    /// docs: a read is a few microseconds, less than handing it to another thread). The
+    /// connection goes back to the pool when `f` ends, panics included; `f` cannot be
+    /// cancelled halfway, since nothing is awaited.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -440,30 +455,14 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let started = Instant::now();
-        let permit = self
-            .inner
-            .reader_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| E::from(write_not_done()))?;
-        let pool = self.inner.readers.clone();
-        let handle = tokio::task::spawn_blocking(move || {
-            // Owned here, so that both go back only when the work is done.
-            let _permit = permit;
-            let lent = pool.take()?;
-            f(lent
-                .conn
-                .as_ref()
-                .expect("a lent reader holds its connection"))
-        });
-        let outcome = handle.await;
+        let lent = self.inner.readers.take()?;
+        let outcome = f(lent
+            .conn
+            .as_ref()
+            .expect("a lent reader holds its connection"));
+        drop(lent);
         self.inner.metrics.read.record(started.elapsed());
-        match outcome {
-            Ok(value) => value,
-            Err(e) if e.is_panic() => resume_unwind(e.into_panic()),
-            Err(_) => Err(E::from(write_not_done())),
-        }
+        outcome
     }
 
     /// Readiness: the database answers a trivial query.

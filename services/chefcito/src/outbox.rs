@@ -874,7 +874,7 @@ mod tests {
         assert_eq!(removed, 3, "two old deliveries and one event");
         let left: Vec<String> = db
             .read(|c| {
-                let mut s = c.prepare("SELECT id FROM outbox_events ORDER BY seq")?;
+                let mut s = c.prepare_cached("SELECT id FROM outbox_events ORDER BY seq")?;
                 let ids = s.query_map([], |r| r.get(0))?;
                 ids.collect::<rusqlite::Result<Vec<_>>>()
             })

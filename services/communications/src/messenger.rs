@@ -66,7 +66,7 @@ impl Messenger for Outbox {
         Box::pin(async move {
             // The number is personal data: the log says that a message was kept, not where
             // to; `GET /messages` shows the rest to those allowed to call it.
-            tracing::info!(
+            tracing::debug!(
                 chars = body.chars().count(),
                 "message kept in the embedded outbox"
             );

@@ -108,7 +108,9 @@ async fn round(
         let attempts = message.attempts + 1;
         let attempt = match messenger.send(&message.phone, &message.body).await {
             Ok(sent) => {
-                tracing::info!(
+                // One per booking and per move: at debug, like the access log; failures
+                // stay at warn and `GET /messages` lists what was sent.
+                tracing::debug!(
                     message = message.id,
                     messenger = messenger.name(),
                     attempts,

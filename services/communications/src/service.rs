@@ -176,7 +176,7 @@ impl Communications {
         match store::consume(&self.db, id.as_str().to_string(), effect, now_ms()).await? {
             Consumed::Duplicate => Ok(Outcome::Duplicate),
             Consumed::Applied { messages, pending } => {
-                tracing::info!(event = id.as_str(), topic = ?topic, messages = messages.len(), pending, "event consumed");
+                tracing::debug!(event = id.as_str(), topic = ?topic, messages = messages.len(), pending, "event consumed");
                 if pending > 0 {
                     self.wake.notify();
                 }

@@ -284,14 +284,12 @@ pub async fn list(db: &Db, filter: Filter) -> Result<MessagePage, DbError> {
             clauses.join(" AND ")
         };
         let tx = conn.unchecked_transaction()?;
-        let total: i64 = tx.query_row(
-            &format!("SELECT count(*) FROM messages WHERE {clause}"),
-            params_from_iter(values.iter()),
-            |r| r.get(0),
-        )?;
+        let total: i64 = tx
+            .prepare_cached(&format!("SELECT count(*) FROM messages WHERE {clause}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
         values.push(Value::Integer(i64::from(filter.limit)));
         let result = tx
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM messages WHERE {clause} ORDER BY id DESC LIMIT ?"
             ))?
             .query_map(params_from_iter(values.iter()), view)?
@@ -336,12 +334,9 @@ pub async fn due(db: &Db, now: i64, limit: usize) -> Result<Vec<Due>, DbError> {
 /// When the next pending message is due, if any.
 pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
     db.read(|conn| {
-        conn.query_row(
-            "SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(DbError::from)
+        conn.prepare_cached("SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'")?
+            .query_row([], |r| r.get(0))
+            .map_err(DbError::from)
     })
     .await
 }

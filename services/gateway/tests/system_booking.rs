@@ -657,3 +657,59 @@ async fn a_points_outage_delays_points_but_never_loses_or_doubles_them() {
     );
     assert_eq!(c.points_of(&luis).await["total"], 50);
 }
+
+/// What a relayed answer holds, decoded with the gateway's wire type and encoded again: the
+/// same JSON, so relaying the body changed nothing for the clients.
+fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(path: &str, body: &Value) {
+    let typed: T = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("{path}: not the documented type: {e}\n{body}"));
+    assert_eq!(&serde_json::to_value(&typed).unwrap(), body, "{path}");
+}
+
+#[tokio::test]
+async fn relayed_answers_are_exactly_the_documented_types() {
+    use gateway::routes::reservations::Listing;
+    use gateway::routes::venues::{NearPage, Venue, VenuePage};
+    let c = Cluster::start().await;
+    let resto = c.restaurant("esquina", Some(20), "-34.6000,-58.3800").await;
+    let diner = c.account("ana", "client").await;
+    let (status, booked) = c
+        .book(&diner, &resto.uid, at(booking_day(), 21, 0), 2)
+        .await;
+    assert_eq!(status, 200, "{booked}");
+    let id = format!("/venues?id={}", resto.uid);
+    let pages = [
+        "/venues?limit=5",
+        id.as_str(),
+        "/venues?characteristic=Pizzas&limit=5",
+        "/venues/promotions",
+    ];
+    for path in pages {
+        let (status, body) = c.get(path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["total"], 1, "{path}: {body}");
+        round_trips::<VenuePage>(path, &body);
+    }
+    let (status, body) = c.get("/venue", Some(&resto)).await;
+    assert_eq!((status, &body["id"]), (200, &json!(resto.uid)), "{body}");
+    round_trips::<Venue>("/venue", &body);
+    let near = "/venues/near?location=-34.6037&location=-58.3816&limit=3";
+    let (status, body) = c.get(near, None).await;
+    assert_eq!((status, &body["total"]), (200, &json!(1)), "{body}");
+    round_trips::<NearPage>(near, &body);
+    for (path, who) in [
+        ("/reservations?limit=5", &diner),
+        ("/reservations/venue?limit=5", &resto),
+    ] {
+        let (status, body) = c.get(path, Some(who)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["result"][0]["id"], booked["id"], "{path}: {body}");
+        round_trips::<Listing>(path, &body);
+    }
+    // Refusals keep their status and envelope.
+    let (status, body) = c.get("/venues?limit=100001", None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["endpoint"], "/venues");
+    let (status, body) = c.get("/venue", Some(&diner)).await;
+    assert_eq!(status, 403, "{body}");
+}

@@ -99,11 +99,8 @@ pub async fn insert(db: &Db, outbox: &Outbox, opinion: Opinion) -> Result<Writte
     let outbox = outbox.clone();
     db.write(move |tx| {
         let taken = tx
-            .query_row(
-                "SELECT 1 FROM opinions WHERE reservation = ?1",
-                [opinion.reservation.as_str()],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM opinions WHERE reservation = ?1")?
+            .query_row([opinion.reservation.as_str()], |_| Ok(()))
             .optional()?
             .is_some();
         if taken {
@@ -140,11 +137,9 @@ pub async fn list(
     db.read(move |conn| {
         let tx = conn.unchecked_transaction()?;
         let (condition, mut args) = where_clause(&filter);
-        let total: i64 = tx.query_row(
-            &format!("SELECT count(*) FROM opinions {condition}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        let total: i64 = tx
+            .prepare_cached(&format!("SELECT count(*) FROM opinions {condition}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
         args.push(Value::Integer(limit));
         args.push(Value::Integer(start));
         let rows = page(&tx, &condition, &args)?;
@@ -155,7 +150,7 @@ pub async fn list(
 
 fn page(conn: &Connection, condition: &str, args: &[Value]) -> rusqlite::Result<Vec<Opinion>> {
     let n = args.len();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM opinions {condition} {ORDER} LIMIT ?{} OFFSET ?{n}",
         n - 1
     ))?;

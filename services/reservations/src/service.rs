@@ -152,7 +152,8 @@ impl Reservations {
         let created =
             written(store::insert(&self.db, &self.outbox, reservation, seating, now).await?)?;
         self.outbox.notify();
-        tracing::info!(reservation = %created.id, venue = %created.venue.as_str(), "reservation created");
+        // Per request: at debug, like the access log (the row and its outbox event are the record).
+        tracing::debug!(reservation = %created.id, venue = %created.venue.as_str(), "reservation created");
         Ok(created)
     }
 
@@ -183,7 +184,7 @@ impl Reservations {
         )?;
         self.outbox.notify();
         if updated.status != current.status {
-            tracing::info!(reservation = %id, from = %current.status, to = %updated.status, "reservation moved");
+            tracing::debug!(reservation = %id, from = %current.status, to = %updated.status, "reservation moved");
         }
         Ok(updated)
     }

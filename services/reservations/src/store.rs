@@ -134,12 +134,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reservation> {
 }
 
 fn get_in(conn: &Connection, id: &str) -> rusqlite::Result<Option<Reservation>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM reservations WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM reservations WHERE id = ?1"))?
+        .query_row([id], row)
+        .optional()
 }
 
 /// People already seated within the window around `time` at `venue`, `except` one reservation
@@ -151,10 +148,12 @@ fn booked(
     window: Duration,
     except: &str,
 ) -> rusqlite::Result<i64> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT coalesce(sum(people), 0) FROM reservations
          WHERE venue = ?1 AND time > ?2 AND time < ?3 AND id <> ?4
            AND status IN ('Uncomfirmed', 'Accepted')",
+    )?
+    .query_row(
         params![
             venue.as_str(),
             micros(&(*time - window)),
@@ -313,14 +312,11 @@ pub async fn any_stale(db: &Db, scope: Filter, cutoff: DateTime<Utc>) -> Result<
     db.read(move |conn| {
         let (clause, mut values) = conditions(&scope, false);
         values.push(Value::Integer(micros(&cutoff)));
-        conn.query_row(
-            &format!(
-                "SELECT EXISTS (SELECT 1 FROM reservations
+        conn.prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM reservations
                  WHERE {clause} AND status = 'Accepted' AND time <= ?)"
-            ),
-            params_from_iter(values),
-            |r| r.get(0),
-        )
+        ))?
+        .query_row(params_from_iter(values), |r| r.get(0))
         .map_err(DbError::from)
     })
     .await
@@ -342,7 +338,7 @@ pub async fn expire_stale(
         let (clause, mut values) = conditions(&scope, false);
         values.push(Value::Integer(micros(&cutoff)));
         let stale = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM reservations
                  WHERE {clause} AND status = 'Accepted' AND time <= ?
                  ORDER BY time LIMIT {EXPIRY_BATCH}"
@@ -374,13 +370,11 @@ pub async fn list(db: &Db, filter: Filter, limit: i64, start: i64) -> Result<Pag
     db.read(move |conn| {
         let tx = conn.unchecked_transaction()?;
         let (clause, values) = conditions(&filter, true);
-        let total: i64 = tx.query_row(
-            &format!("SELECT count(*) FROM reservations WHERE {clause}"),
-            params_from_iter(values.iter()),
-            |r| r.get(0),
-        )?;
+        let total: i64 = tx
+            .prepare_cached(&format!("SELECT count(*) FROM reservations WHERE {clause}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
         let rows = {
-            let mut stmt = tx.prepare(&format!(
+            let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM reservations WHERE {clause}
                  ORDER BY time DESC, id ASC LIMIT ? OFFSET ?"
             ))?;
@@ -417,7 +411,7 @@ fn visits(
     let pairs = serde_json::to_string(&pairs)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     // CROSS JOIN keeps the pairs as the outer loop, so each pair is an index lookup.
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         r#"WITH pairs (u, v) AS (
                SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)
            )

@@ -121,11 +121,9 @@ fn record_in(
             now_ms()
         ])?;
     if claimed == 0 {
-        let as_status: String = tx.query_row(
-            "SELECT status FROM counted WHERE reservation = ?1",
-            [f.reservation.as_str()],
-            |r| r.get(0),
-        )?;
+        let as_status: String = tx
+            .prepare_cached("SELECT status FROM counted WHERE reservation = ?1")?
+            .query_row([f.reservation.as_str()], |r| r.get(0))?;
         return Ok(Recorded::AlreadyCounted { as_status });
     }
     let canceled = i64::from(f.outcome == Final::Canceled);

@@ -141,11 +141,9 @@ pub async fn create_account(
     session: NewSession,
 ) -> Result<bool, DbError> {
     db.write(move |tx| {
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = ?1)",
-            [&account.email],
-            |r| r.get(0),
-        )?;
+        let taken: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = ?1)")?
+            .query_row([&account.email], |r| r.get(0))?;
         if taken {
             return Ok(false);
         }
@@ -167,19 +165,16 @@ pub async fn create_account(
 pub async fn account_by_email(db: &Db, email: &str) -> Result<Option<Account>, DbError> {
     let email = email.to_string();
     db.read(move |conn| {
-        conn.query_row(
-            "SELECT uid, email, password_hash FROM accounts WHERE email = ?1",
-            [email],
-            |r| {
+        conn.prepare_cached("SELECT uid, email, password_hash FROM accounts WHERE email = ?1")?
+            .query_row([email], |r| {
                 Ok(Account {
                     uid: r.get(0)?,
                     email: r.get(1)?,
                     password_hash: r.get(2)?,
                 })
-            },
-        )
-        .optional()
-        .map_err(DbError::from)
+            })
+            .optional()
+            .map_err(DbError::from)
     })
     .await
 }
@@ -227,12 +222,12 @@ pub async fn rotate(
 ) -> Result<Rotation, DbError> {
     db.write(move |tx| {
         let row = tx
-            .query_row(
-                "SELECT t.family, t.expires_at, t.used_at, f.revoked_at, a.uid, a.email
+            .prepare_cached("SELECT t.family, t.expires_at, t.used_at, f.revoked_at, a.uid, a.email
                  FROM refresh_tokens t
                  JOIN refresh_families f ON f.family = t.family
                  JOIN accounts a ON a.uid = f.uid
-                 WHERE t.hash = ?1",
+                 WHERE t.hash = ?1")?
+            .query_row(
                 [&presented_hash],
                 |r| {
                     Ok((
@@ -287,11 +282,8 @@ fn revoke(conn: &Connection, family: &str, now: i64) -> rusqlite::Result<()> {
 pub async fn revoke_session(db: &Db, token_hash: String, now: i64) -> Result<bool, DbError> {
     db.write(move |tx| {
         let family: Option<String> = tx
-            .query_row(
-                "SELECT family FROM refresh_tokens WHERE hash = ?1",
-                [&token_hash],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT family FROM refresh_tokens WHERE hash = ?1")?
+            .query_row([&token_hash], |r| r.get(0))
             .optional()?;
         match family {
             Some(family) => revoke(tx, &family, now).map(|()| true),
@@ -339,13 +331,12 @@ fn profile_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
 
 fn load_profile(conn: &Connection, uid: &str) -> rusqlite::Result<Option<Profile>> {
     // LEFT JOIN: a `users` row without data reads as empty name and phone, as the original did.
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT u.uid, u.email, u.user_type, coalesce(d.name, ''), coalesce(d.phone_number, '')
          FROM users u LEFT JOIN users_data d ON d.uid = u.uid
          WHERE u.uid = ?1",
-        [uid],
-        profile_row,
-    )
+    )?
+    .query_row([uid], profile_row)
     .optional()
 }
 
@@ -404,11 +395,10 @@ pub async fn profiles(db: &Db, uids: Vec<String>) -> Result<Vec<Profile>, DbErro
 pub async fn user_type(db: &Db, uid: &str) -> Result<Option<UserType>, DbError> {
     let uid = uid.to_string();
     db.read(move |conn| {
-        conn.query_row("SELECT user_type FROM users WHERE uid = ?1", [uid], |r| {
-            user_type_of(r.get(0)?)
-        })
-        .optional()
-        .map_err(DbError::from)
+        conn.prepare_cached("SELECT user_type FROM users WHERE uid = ?1")?
+            .query_row([uid], |r| user_type_of(r.get(0)?))
+            .optional()
+            .map_err(DbError::from)
     })
     .await
 }
@@ -456,15 +446,12 @@ pub struct Applied {
 }
 
 fn version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT version FROM permissions_meta WHERE id = 1",
-        [],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT version FROM permissions_meta WHERE id = 1")?
+        .query_row([], |r| r.get(0))
 }
 
 fn load_permissions(conn: &Connection) -> rusqlite::Result<Permissions> {
-    let mut statement = conn.prepare("SELECT endpoint, user_type FROM permissions")?;
+    let mut statement = conn.prepare_cached("SELECT endpoint, user_type FROM permissions")?;
     let rows = statement
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -502,7 +489,7 @@ pub async fn replace_permissions(db: &Db, p: &Permissions) -> Result<Applied, Db
         }
         tx.execute("DELETE FROM permissions", [])?;
         let mut insert =
-            tx.prepare("INSERT INTO permissions (endpoint, user_type) VALUES (?1, ?2)")?;
+            tx.prepare_cached("INSERT INTO permissions (endpoint, user_type) VALUES (?1, ?2)")?;
         for (endpoint, user_type) in new.rows() {
             insert.execute(params![endpoint, user_type])?;
         }

@@ -197,13 +197,10 @@ pub async fn create(db: &Db, v: Venue, created_at_ms: i64) -> Result<Option<Venu
 pub async fn get(db: &Db, id: &str) -> Result<Option<Venue>, DbError> {
     let id = id.to_string();
     db.read(move |conn| {
-        conn.query_row(
-            &format!("SELECT {COLUMNS} FROM venues WHERE id = ?1"),
-            [id],
-            venue,
-        )
-        .optional()
-        .map_err(DbError::from)
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM venues WHERE id = ?1"))?
+            .query_row([id], venue)
+            .optional()
+            .map_err(DbError::from)
     })
     .await
 }
@@ -217,11 +214,8 @@ where
     let id = id.to_string();
     db.write(move |tx| {
         let found = tx
-            .query_row(
-                &format!("SELECT seq, {COLUMNS} FROM venues WHERE id = ?1"),
-                [&id],
-                |r| Ok((r.get::<_, i64>(0)?, venue_at(r, 1)?)),
-            )
+            .prepare_cached(&format!("SELECT seq, {COLUMNS} FROM venues WHERE id = ?1"))?
+            .query_row([&id], |r| Ok((r.get::<_, i64>(0)?, venue_at(r, 1)?)))
             .optional()?;
         let Some((seq, mut v)) = found else {
             return Ok(None);
@@ -247,7 +241,8 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, DbError> {
     let id = id.to_string();
     db.write(move |tx| {
         let seq: Option<i64> = tx
-            .query_row("SELECT seq FROM venues WHERE id = ?1", [&id], |r| r.get(0))
+            .prepare_cached("SELECT seq FROM venues WHERE id = ?1")?
+            .query_row([&id], |r| r.get(0))
             .optional()?;
         let Some(seq) = seq else {
             return Ok(false);
@@ -265,18 +260,16 @@ pub async fn search(db: &Db, search: Search) -> Result<(Vec<Venue>, u64), DbErro
     db.read(move |conn| {
         let (filter, values) = search_filter(&search);
         let tx = conn.unchecked_transaction()?;
-        let total: i64 = tx.query_row(
-            &format!("SELECT count(*) FROM venues {filter}"),
-            params_from_iter(values.iter()),
-            |r| r.get(0),
-        )?;
+        let total: i64 = tx
+            .prepare_cached(&format!("SELECT count(*) FROM venues {filter}"))?
+            .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
         let mut page_values = values;
         page_values.push(Value::Integer(i64::from(search.limit)));
         page_values.push(Value::Integer(
             i64::try_from(search.start).unwrap_or(i64::MAX),
         ));
         let page = tx
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM venues {filter} ORDER BY id LIMIT ? OFFSET ?"
             ))?
             .query_map(params_from_iter(page_values), venue)?
@@ -327,7 +320,7 @@ fn search_filter(search: &Search) -> (String, Vec<Value>) {
 pub async fn by_ids(db: &Db, ids: Vec<String>) -> Result<Vec<Venue>, DbError> {
     db.read(move |conn| {
         let found: HashMap<String, Venue> = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM venues WHERE id IN (SELECT value FROM json_each(?1))"
             ))?
             .query_map([to_json(&ids)], venue)?
@@ -341,7 +334,7 @@ pub async fn by_ids(db: &Db, ids: Vec<String>) -> Result<Vec<Venue>, DbError> {
 /// The `n` most recently created venues whose status is `Available`, newest first.
 pub async fn newest_available(db: &Db, n: u32) -> Result<Vec<Venue>, DbError> {
     db.read(move |conn| {
-        conn.prepare(&format!(
+        conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM venues WHERE status = 'Available'
              ORDER BY created_at DESC, seq DESC LIMIT ?1"
         ))?
@@ -421,7 +414,9 @@ pub async fn nearest(db: &Db, filter: NearFilter) -> Result<(Vec<(Venue, i64)>, 
                 (within, total)
             }
             (None, Some(limit)) => {
-                let total: i64 = tx.query_row("SELECT count(*) FROM venues", [], |r| r.get(0))?;
+                let total: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM venues")?
+                    .query_row([], |r| r.get(0))?;
                 (
                     k_nearest(&tx, origin, limit as usize, total.max(0) as usize)?,
                     total.max(0) as u64,
@@ -469,7 +464,7 @@ fn k_nearest(
 fn by_seq(conn: &Connection, ranked: &[Candidate]) -> rusqlite::Result<Vec<(Venue, i64)>> {
     let seqs: Vec<i64> = ranked.iter().map(|c| c.seq).collect();
     let mut found: HashMap<i64, Venue> = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT seq, {COLUMNS} FROM venues WHERE seq IN (SELECT value FROM json_each(?1))"
         ))?
         .query_map([to_json(&seqs)], |r| {
@@ -487,7 +482,9 @@ mod tests {
     use super::*;
 
     fn plan(conn: &Connection, sql: &str, values: Vec<Value>) -> String {
-        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut statement = conn
+            .prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
         statement
             .query_map(params_from_iter(values), |r| r.get::<_, String>(3))
             .unwrap()

@@ -9,6 +9,6 @@ pub mod status;
 pub mod up;
 
 pub use down::{DownReport, down};
-pub use spec::{PUBLISH_IP, Publish, Spec};
+pub use spec::{PUBLISH_IP, Publish, PublishOn, Spec};
 pub use status::gateway_url;
 pub use up::{Action, Report, UpOptions, up};

@@ -8,7 +8,7 @@
 //! 127.0.0.1.
 //!
 //! Health gate: the engine (20.10, API 1.41) has no `start-interval`, so its first check runs
-//! a full interval (2 s) after the start and waiting for it alone costs 2 s per dependency
+//! a full interval (10 s) after the start and waiting for it alone costs 10 s per dependency
 //! level. While the engine still says `starting`, `up` therefore also runs the image's own
 //! HEALTHCHECK command itself (an exec, every 100 ms): the same check, just sooner. Only the
 //! engine can declare a service unhealthy; an exited container fails at once.
@@ -26,7 +26,7 @@ use bollard::models::{NetworkCreateRequest, VolumeCreateOptions};
 use bollard::query_parameters::StartContainerOptions;
 use futures_util::future::try_join_all;
 
-use super::{Publish, Spec};
+use super::{Publish, PublishOn, Spec};
 use crate::engine::{self, Engine};
 use crate::secrets::Secrets;
 use crate::services::{self, Service};
@@ -53,6 +53,8 @@ pub struct UpOptions {
     /// Containers run `<image_prefix>-<svc>:latest` (`chefcito`; the watch tests build
     /// images of their own under another prefix).
     pub image_prefix: String,
+    /// Which host address published ports listen on.
+    pub publish_on: PublishOn,
 }
 
 impl UpOptions {
@@ -68,6 +70,7 @@ impl UpOptions {
             timeout: 60,
             permissions: Some(crate::permissions::shipped()),
             image_prefix: engine::IMAGE_PREFIX.to_string(),
+            publish_on: PublishOn::Loopback,
         }
     }
 }
@@ -113,7 +116,16 @@ pub async fn up(engine: &Engine, args: &UpOptions) -> Result<Report> {
         images.insert(s.name, image_id(engine, &args.image_prefix, s).await?);
     }
     let secrets = Secrets::load_or_create(&crate::paths::cluster_dir(project))?;
-    ensure_network(engine, project).await?;
+    let network_gateway = ensure_network(engine, project).await?;
+    let publish_ip = match args.publish_on {
+        PublishOn::Loopback => super::PUBLISH_IP.to_string(),
+        PublishOn::NetworkGateway => network_gateway.ok_or_else(|| {
+            anyhow!(
+                "network {} has no gateway address to publish on",
+                engine::network_name(project)
+            )
+        })?,
+    };
     for s in levels.iter().flatten().filter(|s| s.stateful) {
         ensure_volume(engine, project, s).await?;
     }
@@ -125,8 +137,10 @@ pub async fn up(engine: &Engine, args: &UpOptions) -> Result<Report> {
             let env = overrides.get(s.name).cloned().unwrap_or_default();
             let secrets = &secrets;
             let image = images[s.name].clone();
+            let publish_ip = publish_ip.clone();
             async move {
-                let spec = Spec::new(project, s, &image, secrets, publish, &env);
+                let mut spec = Spec::new(project, s, &image, secrets, publish, &env);
+                spec.publish_ip = publish_ip;
                 let (id, action) = converge(engine, &spec).await?;
                 engine::wait_healthy(
                     engine,
@@ -210,17 +224,20 @@ async fn image_id(engine: &Engine, prefix: &str, s: &Service) -> Result<String> 
     }
 }
 
-async fn ensure_network(engine: &Engine, project: &str) -> Result<()> {
+/// Creates the project network if needed; returns the host's address on it (its gateway).
+async fn ensure_network(engine: &Engine, project: &str) -> Result<Option<String>> {
     let name = engine::network_name(project);
-    match engine
-        .docker
-        .inspect_network(
+    let inspect = || {
+        engine.docker.inspect_network(
             &name,
             None::<bollard::query_parameters::InspectNetworkOptions>,
         )
-        .await
-    {
-        Ok(n) => owned(n.labels.as_ref(), project, &format!("network {name}")),
+    };
+    let network = match inspect().await {
+        Ok(n) => {
+            owned(n.labels.as_ref(), project, &format!("network {name}"))?;
+            n
+        }
         Err(e) if engine::is_not_found(&e) => {
             let request = NetworkCreateRequest {
                 name: name.clone(),
@@ -236,10 +253,21 @@ async fn ensure_network(engine: &Engine, project: &str) -> Result<()> {
                 .create_network(request)
                 .await
                 .with_context(|| format!("creating network {name}"))?;
-            Ok(())
+            inspect()
+                .await
+                .with_context(|| format!("inspecting network {name}"))?
         }
-        Err(e) => Err(e).with_context(|| format!("inspecting network {name}")),
-    }
+        Err(e) => return Err(e).with_context(|| format!("inspecting network {name}")),
+    };
+    Ok(network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .into_iter()
+        .flatten()
+        .find_map(|c| {
+            c.gateway
+                .filter(|g| g.parse::<std::net::Ipv4Addr>().is_ok())
+        }))
 }
 
 async fn ensure_volume(engine: &Engine, project: &str, s: &Service) -> Result<()> {

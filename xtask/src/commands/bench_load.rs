@@ -1,11 +1,13 @@
 //! `cargo xtask bench [WORKLOAD…]`: the product's throughput, latency and memory under `wrk`
 //! (a benchmark, not a test: nothing here asserts on speed).
 //!
-//! Brings up an isolated cluster (project `bench`, fresh volumes, ephemeral ports; `--url`
-//! measures a gateway that is already running instead), times each service's first answer,
-//! seeds 1,000 venues and 10,000 reservations through the public API ([`crate::load::seed`]),
-//! then runs each workload ([`crate::load::workloads`]) with wrk: a warm-up, then the measured
-//! run, at a fixed concurrency. Prints the table (requests/s, p50, p99, p99.9, errors, the
+//! Brings up an isolated cluster (project `bench`, fresh volumes, the gateway on an ephemeral
+//! port of the project network's host address, where the kernel forwards it; `--loopback`
+//! publishes on 127.0.0.1 through the engine's proxy, as `up` does; `--url` measures a gateway
+//! that is already running instead), times each service's first answer, seeds 1,000 venues
+//! and 10,000 reservations through the public API ([`crate::load::seed`]), then runs each
+//! workload ([`crate::load::workloads`]) with wrk once the cluster is idle
+//! ([`crate::load::quiet`]): a warm-up, then the measured run, at a fixed concurrency. Prints the table (requests/s, p50, p99, p99.9, errors, the
 //! issue's target) and each service's RSS idle, at its peak and after the load, and writes the
 //! same as JSON to `target/bench/`. The cluster is removed at the end unless `--keep`.
 
@@ -13,12 +15,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
+use crate::cluster::PublishOn;
 use crate::commands::build;
 use crate::engine::Engine;
 use crate::load::seed::Plan;
 use crate::load::workloads::Workload;
 use crate::load::wrk::{self, Load};
-use crate::load::{self, Report, memory, startup};
+use crate::load::{self, Report, memory, quiet, startup};
 use crate::progress;
 use crate::services;
 
@@ -67,6 +70,12 @@ pub struct Args {
     /// Leave the cluster running at the end (its accounts are in target/bench/seed.json).
     #[arg(long)]
     pub keep: bool,
+    /// Publish the gateway on 127.0.0.1, as `cargo xtask up` does: every byte then goes
+    /// through the engine's userland proxy, which costs about half of a cheap request. By
+    /// default the bench publishes it on the host's address on the project network, where
+    /// the kernel forwards the port.
+    #[arg(long, conflicts_with = "url")]
+    pub loopback: bool,
 }
 
 impl Args {
@@ -204,6 +213,11 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
             let options = crate::cluster::UpOptions {
                 // --scale seeds venues and reservations through their own ports.
                 publish_all: args.scale,
+                publish_on: if args.loopback {
+                    PublishOn::Loopback
+                } else {
+                    PublishOn::NetworkGateway
+                },
                 ..crate::cluster::UpOptions::ephemeral(&args.project)
             };
             let report = crate::cluster::up(engine, &options).await?;
@@ -275,6 +289,17 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
             grow(engine, &args.project, &mut seeded).await?;
         }
         let bar = progress::line(&multi, workload.name(), width);
+        if let Some(engine) = engine {
+            bar.set_message("waiting for the cluster to be idle (outbox deliveries, messages)");
+            let pids = memory::pids(engine, &args.project).await;
+            if let Err(share) = quiet::settle(&pids).await {
+                bar.println(format!(
+                    "  the cluster still used {:.0}% of a core after {} s: measuring anyway",
+                    share * 100.0,
+                    quiet::PATIENCE.as_secs()
+                ));
+            }
+        }
         bar.set_message(format!(
             "{} s warm-up, then {} s measured",
             args.warmup, args.duration
@@ -319,8 +344,11 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
         started_at,
         gateway: base,
         mode: match engine {
+            Some(_) if args.loopback => {
+                "Docker cluster, release images, gateway published on 127.0.0.1 (the engine's userland proxy)".into()
+            }
             Some(_) => {
-                "Docker cluster, release images, gateway through the engine's published port".into()
+                "Docker cluster, release images, gateway published on the project network's host address (kernel NAT)".into()
             }
             None => "a running gateway (--url)".into(),
         },

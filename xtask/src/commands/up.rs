@@ -7,7 +7,7 @@
 //! 127.0.0.1.
 //!
 //! Health gate: the engine (20.10, API 1.41) has no `start-interval`, so its first check runs
-//! a full interval (2 s) after the start and waiting for it alone costs 2 s per dependency
+//! a full interval (10 s) after the start and waiting for it alone costs 10 s per dependency
 //! level. While the engine still says `starting`, `up` therefore also runs the image's own
 //! HEALTHCHECK command itself (an exec, every 100 ms): the same check, just sooner. Only the
 //! engine can declare a service unhealthy; an exited container fails at once.
@@ -62,6 +62,7 @@ impl Args {
             timeout: self.timeout,
             permissions: Some(crate::permissions::shipped()),
             image_prefix: crate::engine::IMAGE_PREFIX.to_string(),
+            publish_on: crate::cluster::PublishOn::Loopback,
         }
     }
 }

@@ -40,8 +40,8 @@ pub fn of_pid(pid: i64) -> Option<Rss> {
     parse_status(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
-/// Every running service of `project`, by name.
-pub async fn of_cluster(engine: &Engine, project: &str) -> BTreeMap<String, Rss> {
+/// The host pid of every running service of `project`, by name.
+pub async fn pids(engine: &Engine, project: &str) -> BTreeMap<String, i64> {
     let mut out = BTreeMap::new();
     for s in services::SERVICES {
         let name = engine::container_name(project, s.name);
@@ -55,11 +55,20 @@ pub async fn of_cluster(engine: &Engine, project: &str) -> BTreeMap<String, Rss>
         else {
             continue;
         };
-        if let Some(rss) = c.state.and_then(|st| st.pid).and_then(of_pid) {
-            out.insert(s.name.to_string(), rss);
+        if let Some(pid) = c.state.and_then(|st| st.pid).filter(|&p| p > 0) {
+            out.insert(s.name.to_string(), pid);
         }
     }
     out
+}
+
+/// Every running service of `project`, by name.
+pub async fn of_cluster(engine: &Engine, project: &str) -> BTreeMap<String, Rss> {
+    pids(engine, project)
+        .await
+        .into_iter()
+        .filter_map(|(name, pid)| Some((name, of_pid(pid)?)))
+        .collect()
 }
 
 /// KiB as MiB with one decimal.

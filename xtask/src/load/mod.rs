@@ -5,6 +5,7 @@
 //! * [`workloads`]: what each benchmark workload asks, as a wrk Lua script.
 //! * [`wrk`]: runs wrk and reads its numbers.
 //! * [`memory`], [`startup`]: RSS of each service, and time to its first answer.
+//! * [`quiet`]: waiting for the cluster to be idle before each measurement.
 //!
 //! Only the set-up is ours; the load comes from wrk, which is faster than the gateway it
 //! measures (the hand-written generator this replaces topped out at a fifth of wrk's rate
@@ -12,6 +13,7 @@
 
 pub mod gateway;
 pub mod memory;
+pub mod quiet;
 pub mod seed;
 pub mod startup;
 pub mod workloads;

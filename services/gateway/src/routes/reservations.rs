@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use chefcito::ApiError;
+use chefcito::client::Relayed;
 use chefcito::error::Envelope;
 use chefcito::extract::{Json, Path, Query};
 use chrono::{DateTime, Utc};
@@ -328,10 +329,13 @@ pub async fn history(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
     Query(window): Query<Window>,
-) -> Result<Json<Listing>, ApiError> {
+) -> Result<Relayed<Listing>, ApiError> {
     let mut query = vec![("caller", user_ref(&claims)), ("user", user_ref(&claims))];
     window.forward(&mut query);
-    list(&state, query).await
+    state
+        .reservations
+        .relay_query(&["reservations"], &query)
+        .await
 }
 
 /// The reservations at the caller's venue.
@@ -349,10 +353,13 @@ pub async fn of_venue(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
     Query(window): Query<Window>,
-) -> Result<Json<Listing>, ApiError> {
+) -> Result<Relayed<Listing>, ApiError> {
     let mut query = vec![("caller", user_ref(&claims)), ("venue", claims.sub.clone())];
     window.forward(&mut query);
-    list(&state, query).await
+    state
+        .reservations
+        .relay_query(&["reservations"], &query)
+        .await
 }
 
 async fn list(

@@ -16,6 +16,7 @@
 use axum::extract::State;
 use chefcito::ApiError;
 use chefcito::api::UserType;
+use chefcito::client::Relayed;
 use chefcito::error::Envelope;
 use chefcito::extract::{Json, Path, Query};
 use chrono::{DateTime, Utc};
@@ -295,8 +296,8 @@ impl NearSearch {
 pub async fn own(
     State(state): State<crate::State>,
     SignedIn(claims): SignedIn,
-) -> Result<Json<Venue>, ApiError> {
-    Ok(Json(state.venues.get(&["venues", &claims.sub]).await?))
+) -> Result<Relayed<Venue>, ApiError> {
+    state.venues.relay(&["venues", &claims.sub]).await
 }
 
 /// Create the caller's venue; its id is the caller's uid.
@@ -400,9 +401,9 @@ pub async fn remove(
 pub async fn list(
     State(state): State<crate::State>,
     Query(search): Query<VenueSearch>,
-) -> Result<Json<VenuePage>, ApiError> {
+) -> Result<Relayed<VenuePage>, ApiError> {
     let query = search.forwarded();
-    Ok(Json(state.venues.get_query(&["venues"], &query).await?))
+    state.venues.relay_query(&["venues"], &query).await
 }
 
 /// Venues nearest to a point, with their distance; no identity needed.
@@ -415,11 +416,9 @@ pub async fn list(
 pub async fn near(
     State(state): State<crate::State>,
     Query(search): Query<NearSearch>,
-) -> Result<Json<NearPage>, ApiError> {
+) -> Result<Relayed<NearPage>, ApiError> {
     let query = search.forwarded()?;
-    Ok(Json(
-        state.venues.get_query(&["venues", "near"], &query).await?,
-    ))
+    state.venues.relay_query(&["venues", "near"], &query).await
 }
 
 /// The promoted venues (configured on the venues service, else the newest available ones);
@@ -429,8 +428,8 @@ pub async fn near(
         (status = 200, description = "Complete venues", body = VenuePage),
         ServiceFailure,
     ))]
-pub async fn promotions(State(state): State<crate::State>) -> Result<Json<VenuePage>, ApiError> {
-    Ok(Json(state.venues.get(&["venues", "promotions"]).await?))
+pub async fn promotions(State(state): State<crate::State>) -> Result<Relayed<VenuePage>, ApiError> {
+    state.venues.relay(&["venues", "promotions"]).await
 }
 
 /// Lists of datetimes in bodies: any accepted form in, `…Z` out; `null` reads as absent.
