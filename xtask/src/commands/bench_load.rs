@@ -207,7 +207,15 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
                 "{}",
                 progress::paint(
                     4,
-                    &format!("==> cluster {} (ephemeral ports)", args.project)
+                    &format!(
+                        "==> cluster {} (an ephemeral port on {})",
+                        args.project,
+                        if args.loopback {
+                            "127.0.0.1"
+                        } else {
+                            "the project network's host address"
+                        }
+                    )
                 )
             );
             let options = crate::cluster::UpOptions {
@@ -292,12 +300,21 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
         if let Some(engine) = engine {
             bar.set_message("waiting for the cluster to be idle (outbox deliveries, messages)");
             let pids = memory::pids(engine, &args.project).await;
-            if let Err(share) = quiet::settle(&pids).await {
-                bar.println(format!(
-                    "  the cluster still used {:.0}% of a core after {} s: measuring anyway",
-                    share * 100.0,
-                    quiet::PATIENCE.as_secs()
-                ));
+            let patience = if scaled {
+                quiet::SCALE_PATIENCE
+            } else {
+                quiet::PATIENCE
+            };
+            if let Err(share) = quiet::settle(&pids, patience).await {
+                // Printed above the bars, so that it stays in a log as well.
+                multi.suspend(|| {
+                    println!(
+                        "  {}: the cluster still used {:.0}% of a core after {} s: measuring anyway",
+                        workload.name(),
+                        share * 100.0,
+                        patience.as_secs()
+                    )
+                });
             }
         }
         bar.set_message(format!(

@@ -13,8 +13,13 @@ use std::time::{Duration, Instant};
 /// Below this share of one core, the cluster is idle (health probes and timers).
 pub const QUIET_SHARE: f64 = 0.05;
 
-/// How long to wait at most; past it the measurement goes ahead and says so.
+/// How long to wait at most after the regular seeding; past it the measurement goes ahead
+/// and says so.
 pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// The same after `--scale` grew the data: a million bookings leave a million outbox
+/// deliveries (stats, points, communications) to work through first, about ten minutes.
+pub const SCALE_PATIENCE: Duration = Duration::from_secs(30 * 60);
 
 /// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -38,8 +43,8 @@ fn ticks(pids: &BTreeMap<String, i64>) -> u64 {
 }
 
 /// Waits until the processes in `pids` are idle; the time it took, or `Err` with the last
-/// share of a core they used when [`PATIENCE`] ran out.
-pub async fn settle(pids: &BTreeMap<String, i64>) -> Result<Duration, f64> {
+/// share of a core they used when `patience` ran out.
+pub async fn settle(pids: &BTreeMap<String, i64>, patience: Duration) -> Result<Duration, f64> {
     let started = Instant::now();
     loop {
         let (before, at) = (ticks(pids), Instant::now());
@@ -49,7 +54,7 @@ pub async fn settle(pids: &BTreeMap<String, i64>) -> Result<Duration, f64> {
         if share < QUIET_SHARE {
             return Ok(started.elapsed());
         }
-        if started.elapsed() >= PATIENCE {
+        if started.elapsed() >= patience {
             return Err(share);
         }
     }
@@ -77,6 +82,9 @@ mod tests {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
         }
         assert!(ticks(&me) >= 3, "busy work shows as CPU time");
-        assert!(settle(&me).await.is_ok(), "an idle process is quiet");
+        assert!(
+            settle(&me, PATIENCE).await.is_ok(),
+            "an idle process is quiet"
+        );
     }
 }
