@@ -436,8 +436,14 @@ pub async fn nearest(db: &Db, filter: NearFilter) -> Result<(Vec<(Venue, i64)>, 
     .await
 }
 
+/// The radius of [`k_nearest`]'s first box.
+const FIRST_RADIUS_M: f64 = 100.0;
+
 /// The `k` venues nearest to `origin`, searching ever wider boxes: once a box's circle holds
-/// `k` venues, nothing outside the box can be nearer than they are.
+/// `k` venues, nothing outside the box can be nearer than they are. The first box is small
+/// and each next one twice as wide, so that a dense city ranks a few dozen candidates, not
+/// every venue of a kilometre around (at 100,000 venues over Buenos Aires, a 1 km first box
+/// held about a thousand); a sparse one only pays a few more R*Tree lookups.
 fn k_nearest(
     conn: &Connection,
     origin: Point,
@@ -447,7 +453,7 @@ fn k_nearest(
     if k == 0 || total == 0 {
         return Ok(Vec::new());
     }
-    let mut radius_m = 1_000.0;
+    let mut radius_m = FIRST_RADIUS_M;
     loop {
         let mut found = candidates(conn, origin, &origin.areas_within(radius_m))?;
         let inside = found.iter().filter(|c| c.km * 1000.0 <= radius_m).count();
@@ -456,7 +462,7 @@ fn k_nearest(
             found.truncate(k);
             return Ok(found);
         }
-        radius_m *= 4.0;
+        radius_m *= 2.0;
     }
 }
 
