@@ -380,6 +380,49 @@ fn service_name(url: &str) -> &str {
 mod tests {
     use super::*;
 
+    fn answer(status: u16, content_type: &str, body: &str) -> Raw {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::CONTENT_TYPE, content_type.parse().unwrap());
+        Raw {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn relays_json_as_is_and_maps_everything_else() {
+        let url = "http://venues:8003/venues";
+        let ok = relay::<()>(
+            url,
+            answer(200, "application/json", r#"{"total":0, "x":1}"#),
+        )
+        .unwrap();
+        assert_eq!(ok.body(), br#"{"total":0, "x":1}"#);
+        let not_json = relay::<()>(url, answer(200, "text/html", "<html>")).unwrap_err();
+        assert_eq!(not_json.status, 502);
+        let refused = relay::<()>(
+            url,
+            answer(
+                422,
+                "application/json",
+                r#"{"description":"Invalid limit","endpoint":"/venues"}"#,
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (refused.status.as_u16(), refused.description.as_str()),
+            (422, "Invalid limit")
+        );
+        let failed = relay::<()>(
+            url,
+            answer(500, "application/json", r#"{"description":"db"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(failed.status, 502);
+        assert!(!failed.description.contains("db"));
+    }
+
     #[test]
     fn ids_cannot_escape_their_segment() {
         let u = Downstream::new(Client::new(None), "http://users:8001/").unwrap();

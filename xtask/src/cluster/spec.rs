@@ -220,6 +220,18 @@ mod tests {
         );
         let labels = body.labels.unwrap();
         assert_eq!(labels[engine::CONFIG_HASH], s.hash());
+        // Published on another host address (bench: the network's gateway), another container.
+        let mut on_bridge = s.clone();
+        on_bridge.publish_ip = "172.18.0.1".into();
+        let moved = on_bridge
+            .create_body()
+            .host_config
+            .unwrap()
+            .port_bindings
+            .unwrap();
+        let moved = &moved["8000/tcp"].as_ref().unwrap()[0];
+        assert_eq!(moved.host_ip.as_deref(), Some("172.18.0.1"));
+        assert_ne!(on_bridge.hash(), s.hash());
         assert_eq!(labels[engine::PROJECT], "p");
         let aliases = &body.networking_config.unwrap().endpoints_config.unwrap()["p"];
         assert_eq!(
