@@ -34,8 +34,15 @@ fn args(name: &str, data: &std::path::Path, extra: &[(&str, &str)]) -> Vec<Strin
     out
 }
 
-/// users, venues, reservations and the gateway; the gateway's URL.
-async fn cluster(data: &std::path::Path) -> String {
+/// Where the in-process cluster answers.
+struct Urls {
+    gateway: String,
+    venues: String,
+    reservations: String,
+}
+
+/// users, venues, reservations and the gateway.
+async fn cluster(data: &std::path::Path) -> Urls {
     let listen = || tokio::net::TcpListener::bind("127.0.0.1:0");
     let (users_l, venues_l, reservations_l, gateway_l) = (
         listen().await.unwrap(),
@@ -90,24 +97,29 @@ async fn cluster(data: &std::path::Path) -> String {
     .await
     .unwrap();
     serve(gateway_l, app).await;
-    gateway_url
+    Urls {
+        gateway: gateway_url,
+        venues,
+        reservations,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeds_through_the_public_api_and_every_workload_is_answered_without_errors() {
     let data = tempfile::tempdir().unwrap();
-    let base = cluster(data.path()).await;
+    let urls = cluster(data.path()).await;
+    let base = urls.gateway.clone();
     let gateway = Gateway::new(&base, 8).unwrap();
     let plan = Plan::new(6, 40, 1);
     let bar = indicatif::ProgressBar::hidden();
-    let seeded = seed::seed(&gateway, &plan, &bar).await.unwrap();
+    let mut seeded = seed::seed(&gateway, &plan, &bar).await.unwrap();
 
     assert_eq!(seeded.restaurants.len(), 6);
     assert_eq!(seeded.diners.len(), 1);
     assert_eq!(seeded.reservations + seeded.refused, 40);
     assert!(seeded.reservations >= 36, "{seeded:?}");
     // Every venue is in the catalogue, at its owner's uid, in Buenos Aires.
-    let diner = &seeded.diners[0].token;
+    let diner = &seeded.diners[0].token.clone();
     let page = gateway
         .send(
             "GET",
@@ -142,6 +154,41 @@ async fn seeds_through_the_public_api_and_every_workload_is_answered_without_err
         .await
         .unwrap();
     assert_eq!(mine["total"].as_u64(), Some(seeded.reservations), "{mine}");
+
+    // --scale's growth: venues one by one, reservations imported in batches (a partial last
+    // one), all through the services' internal APIs, and counted.
+    let internal = seed::Internal {
+        venues: Gateway::internal(&urls.venues, 4, INTERNAL_TOKEN).unwrap(),
+        reservations: Gateway::internal(&urls.reservations, 4, INTERNAL_TOKEN).unwrap(),
+    };
+    let booked = seeded.reservations;
+    seed::scale(&internal, &mut seeded, 25, 2_345, 7, &bar)
+        .await
+        .unwrap();
+    assert_eq!(seeded.bulk_venues.len(), 25);
+    assert_eq!(seeded.venue_ids().len(), 31);
+    assert_eq!(seeded.reservations, booked + 2_345);
+    let all = internal
+        .reservations
+        .send(
+            "GET",
+            "/reservations?limit=0",
+            None,
+            &serde_json::Value::Null,
+        )
+        .await
+        .unwrap();
+    assert_eq!(all["total"].as_u64(), Some(seeded.reservations), "{all}");
+    let page = gateway
+        .send(
+            "GET",
+            "/venues?limit=0",
+            Some(diner),
+            &serde_json::Value::Null,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 31);
 
     if !wrk::installed() {
         assert!(

@@ -9,9 +9,9 @@ use chefcito::extract::{Json, Path, Query};
 
 use crate::State;
 use crate::model::{
-    DeleteQuery, ListQuery, Listing, NewReservation, ReservationOut, ReservationUpdate,
+    DeleteQuery, Import, ListQuery, Listing, NewReservation, ReservationOut, ReservationUpdate,
 };
-use crate::service::Error;
+use crate::service::{Error, Imported};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -36,6 +36,7 @@ impl From<Error> for ApiError {
 pub fn routes() -> Router<State> {
     Router::new()
         .route("/reservations", post(create).get(list))
+        .route("/import/reservations", post(import))
         .route("/reservations/{id}", put(update).delete(remove))
 }
 
@@ -45,6 +46,10 @@ async fn create(
 ) -> Result<Json<ReservationOut>> {
     let created = s.reservations.create(body).await?;
     Ok(Json(ReservationOut::from(&created)))
+}
+
+async fn import(Extract(s): Extract<State>, Json(body): Json<Import>) -> Result<Json<Imported>> {
+    Ok(Json(s.reservations.import(body).await?))
 }
 
 async fn update(

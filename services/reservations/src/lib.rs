@@ -87,6 +87,15 @@
 //!   without `user`) and emits nothing, as the original (§2.5): it erases a booking, it is not
 //!   a transition. No client calls it; note that an owner deleting an `Accepted` reservation
 //!   avoids the cancel penalty, so the gateway should keep it unexposed or restricted.
+//! * **Import** (`POST /import/reservations`, internal only): reservations kept elsewhere (a
+//!   migration from the original system, a restore) are history, written as they were in one
+//!   transaction per batch of at most 1000: no status event (nobody is notified again, no
+//!   points or statistics move twice; those services import their own history), no venue
+//!   lookup (the venue may be gone), no capacity check, past times allowed. Ids already
+//!   stored are skipped, so an import cut short can be sent again. `cargo xtask bench --scale`
+//!   grows its million reservations this way: through `POST /reservations` each would leave
+//!   three outbox deliveries, half an hour of draining on two cores before reads can be
+//!   measured.
 //! * **Times** are stored as UTC microseconds. Create and update answer `time` in UTC with `Z`
 //!   (unshifted; no client reads it); listings print it shifted by `DISPLAY_OFFSET_MINUTES`,
 //!   naive (H6).

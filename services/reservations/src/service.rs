@@ -13,8 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::downstream::{Users, Venues};
 use crate::model::{
-    DEFAULT_LIMIT, ListQuery, Listing, MAX_LIMIT, NewReservation, People, Rejected, Reservation,
-    ReservationUpdate, ReservationView, Status, UserRef, UserView, VenueId, is_valid_id,
+    DEFAULT_LIMIT, Import, ImportedReservation, ListQuery, Listing, MAX_IMPORT, MAX_LIMIT,
+    NewReservation, People, Rejected, Reservation, ReservationUpdate, ReservationView, Status,
+    UserRef, UserView, VenueId, is_valid_id,
 };
 use crate::opinions::Opinions;
 use crate::store::{self, EXPIRY_BATCH, Filter, Seating, Written};
@@ -155,6 +156,38 @@ impl Reservations {
         // Per request: at debug, like the access log (the row and its outbox event are the record).
         tracing::debug!(reservation = %created.id, venue = %created.venue.as_str(), "reservation created");
         Ok(created)
+    }
+
+    /// Writes reservations kept elsewhere as they were, all or none: no event (they are
+    /// history: nobody is notified, no points move), no venue lookup, no capacity check, any
+    /// time. An id already stored is left as it is and counted as skipped, so that an import
+    /// cut short can be sent again.
+    pub async fn import(&self, body: Import) -> Result<Imported> {
+        let count = body.reservations.len();
+        if count == 0 || count > MAX_IMPORT {
+            return Err(Rejected::ImportSize(count).into());
+        }
+        let reservations = body
+            .reservations
+            .into_iter()
+            .enumerate()
+            .map(|(index, record)| {
+                imported(record).map_err(|reason| Rejected::InImport {
+                    index,
+                    reason: Box::new(reason),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let imported = store::import(&self.db, reservations, self.clock.now()).await?;
+        tracing::info!(
+            imported,
+            skipped = count - imported,
+            "reservations imported"
+        );
+        Ok(Imported {
+            imported,
+            skipped: count - imported,
+        })
     }
 
     /// Applies one move of the state machine (or an edit) asked by `body.user`.
@@ -334,6 +367,29 @@ impl Reservations {
 }
 
 /// The state machine plus the rule that an edited reservation must still be in the future.
+/// What an import wrote: `skipped` reservations had an id already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Imported {
+    pub imported: usize,
+    pub skipped: usize,
+}
+
+fn imported(record: ImportedReservation) -> Result<Reservation, Rejected> {
+    let id = match record.id {
+        Some(id) if is_valid_id(&id) => id,
+        Some(_) => return Err(Rejected::InvalidId),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    Ok(Reservation {
+        id,
+        user: UserRef::parse(&record.user)?,
+        venue: VenueId::parse(&record.venue)?,
+        time: record.time,
+        people: People::parse(record.people)?.get(),
+        status: record.status.unwrap_or(Status::Uncomfirmed),
+    })
+}
+
 fn decide(
     current: &Reservation,
     caller: &UserRef,

@@ -228,6 +228,36 @@ pub async fn insert(
     .await
 }
 
+/// Stores reservations that are history, without events; ids already stored are left as
+/// they are. How many were written.
+pub async fn import(
+    db: &Db,
+    reservations: Vec<Reservation>,
+    at: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    db.write(move |tx| {
+        let mut insert = tx.prepare_cached(
+            r#"INSERT INTO reservations (id, "user", venue, time, people, status, created_at, updated_at)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+               ON CONFLICT (id) DO NOTHING"#,
+        )?;
+        let mut written = 0;
+        for r in &reservations {
+            written += insert.execute(params![
+                r.id,
+                r.user.as_str(),
+                r.venue.as_str(),
+                micros(&r.time),
+                r.people,
+                r.status.as_str(),
+                micros(&at)
+            ])?;
+        }
+        Ok(written)
+    })
+    .await
+}
+
 /// Reads the reservation, lets `decide` compute the change from what is stored now, enforces
 /// the seating rule when the change needs more room (a new time or more people), writes it and,
 /// when the status moved, its event. All in one write transaction: concurrent updates are

@@ -2,13 +2,15 @@
 //! by distance, and pick the promoted ones. No HTTP, no SQL: validation happens in
 //! [`crate::model`], storage in [`crate::store`].
 
+use std::sync::Arc;
+
 use chefcito::db::{Db, DbError};
 
 use crate::model::{
     Change, Invalid, ListFilter, ListQuery, NearPage, NearQuery, NewVenue, Problem, Rejected,
     Venue, VenueCreate, VenueDistance, VenuePage, VenueUpdate,
 };
-use crate::store;
+use crate::store::{self, Listings};
 
 /// How many venues the promotions fall back to when none is configured or found.
 pub const FALLBACK_PROMOTIONS: u32 = 3;
@@ -43,13 +45,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub struct Venues {
     db: Db,
+    listings: Arc<Listings>,
     promoted: Vec<String>,
 }
 
 impl Venues {
     /// `promoted`: venue ids shown by [`Venues::promotions`], in this order.
     pub fn new(db: Db, promoted: Vec<String>) -> Venues {
-        Venues { db, promoted }
+        Venues {
+            db,
+            listings: Listings::new(),
+            promoted,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -96,7 +103,7 @@ impl Venues {
                 Ok(VenuePage { result, total })
             }
             ListFilter::Search(search) => {
-                let (result, total) = store::search(&self.db, search).await?;
+                let (result, total) = store::search(&self.db, &self.listings, search).await?;
                 Ok(VenuePage { result, total })
             }
         }
@@ -104,7 +111,7 @@ impl Venues {
 
     pub async fn near(&self, query: NearQuery) -> Result<NearPage> {
         let filter = query.parse()?;
-        let (ranked, total) = store::nearest(&self.db, filter).await?;
+        let (ranked, total) = store::nearest(&self.db, &self.listings, filter).await?;
         let result = ranked
             .into_iter()
             .map(|(venue, distance)| VenueDistance { venue, distance })

@@ -8,7 +8,9 @@ mod reservation;
 mod status;
 
 pub use ids::{MAX_ID_LEN, People, UserRef, VenueId, is_valid_id};
-pub use requests::{DeleteQuery, ListQuery, NewReservation, ReservationUpdate};
+pub use requests::{
+    DeleteQuery, Import, ImportedReservation, ListQuery, NewReservation, ReservationUpdate,
+};
 pub use reservation::{Listing, Reservation, ReservationOut, ReservationView, UserView};
 pub use status::{Status, StatusObject};
 
@@ -18,6 +20,10 @@ pub const MAX_PEOPLE: i64 = 1000;
 
 /// Largest page a listing may ask for. The portal asks `limit=100000` (hazard H8).
 pub const MAX_LIMIT: i64 = 100_000;
+
+/// Most reservations one import may hold: one write transaction of a few milliseconds, well
+/// inside the request body limit.
+pub const MAX_IMPORT: usize = 1000;
 
 /// Page size when `limit` is absent, as the original.
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -47,4 +53,12 @@ pub enum Rejected {
     CancelCombined,
     #[error("advance_forward cannot be combined with time or people")]
     AdvanceCombined,
+    #[error(
+        "Invalid id: expected 1 to {MAX_ID_LEN} characters without spaces, slashes or control characters"
+    )]
+    InvalidId,
+    #[error("An import holds 1 to {MAX_IMPORT} reservations, not {0}; send them in batches")]
+    ImportSize(usize),
+    #[error("reservations[{index}]: {reason}")]
+    InImport { index: usize, reason: Box<Rejected> },
 }

@@ -18,6 +18,28 @@ pub struct NewReservation {
     pub people: i64,
 }
 
+/// `POST /import/reservations`: reservations kept elsewhere (the original system, a backup),
+/// written as they were.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Import {
+    pub reservations: Vec<ImportedReservation>,
+}
+
+/// One reservation of an [`Import`]: an absent `id` gets a fresh UUID, an absent `status` is
+/// `Uncomfirmed`; the time may be in the past.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportedReservation {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub user: String,
+    pub venue: String,
+    #[serde(with = "chefcito::time::serde_z")]
+    pub time: DateTime<Utc>,
+    pub people: i64,
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
 /// `PUT /reservations/{id}`: `user` is the updater (`user/<uid>`); absent and `null` fields
 /// ask for nothing.
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ mod capacity;
 mod common;
 mod events;
 mod expiry;
+mod import;
 mod listing;
 mod original;
 mod rules;

@@ -140,3 +140,77 @@ async fn a_venue_by_path() {
     );
     assert_eq!(missing.status, 404);
 }
+
+/// Pages and totals are cut from a listing kept between writes: every write shows in the
+/// very next read, whatever was read before it (each read below is made twice, so that the
+/// second is answered from what the first kept).
+#[tokio::test]
+async fn every_write_shows_in_the_next_page_and_total() {
+    let s = service().await;
+    for id in ["d", "b", "e", "a", "c"] {
+        create(&s.app, id, id, json!({"characteristics": ["Pizzas"]})).await;
+    }
+    let twice = |path: &'static str| {
+        let app = s.app.clone();
+        async move {
+            let first = get(&app, path).await;
+            let second = get(&app, path).await;
+            assert_eq!(first.body, second.body, "{path}");
+            (second.ids(), second.total())
+        }
+    };
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        twice("/venues?start=1&limit=2").await,
+        (ids(&["b", "c"]), 5)
+    );
+    assert_eq!(
+        twice("/venues/near?location=-34.6&location=-58.4&limit=1")
+            .await
+            .1,
+        5
+    );
+
+    create(&s.app, "bb", "bb", json!({"characteristics": ["Pizzas"]})).await;
+    assert_eq!(
+        twice("/venues?start=1&limit=2").await,
+        (ids(&["b", "bb"]), 6)
+    );
+    assert_eq!(
+        twice("/venues/near?location=-34.6&location=-58.4&limit=1")
+            .await
+            .1,
+        6
+    );
+    assert_eq!(
+        twice("/venues?characteristic=Pizzas&limit=1").await,
+        (ids(&["a"]), 6)
+    );
+
+    let changed = put(&s.app, "/venues/a", json!({"characteristics": ["Sushi"]})).await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(
+        twice("/venues?characteristic=Pizzas&limit=1").await,
+        (ids(&["b"]), 5)
+    );
+    assert_eq!(
+        twice("/venues?characteristic=Sushi").await,
+        (ids(&["a"]), 1)
+    );
+
+    assert_eq!(delete(&s.app, "/venues/b").await.status, 200);
+    assert_eq!(
+        twice("/venues?start=1&limit=2").await,
+        (ids(&["bb", "c"]), 5)
+    );
+    assert_eq!(
+        twice("/venues?characteristic=Pizzas&limit=1").await,
+        (ids(&["bb"]), 4)
+    );
+    assert_eq!(
+        twice("/venues/near?location=-34.6&location=-58.4&limit=1")
+            .await
+            .1,
+        5
+    );
+}
