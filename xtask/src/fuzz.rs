@@ -5,56 +5,26 @@
 //! say.
 //!
 //! Schemathesis is a Python tool: `cargo xtask install` puts it in its own virtual environment
-//! under `target/tools/schemathesis` (PyPI package, pinned), so nothing touches the system's
-//! Python.
-
-use std::path::PathBuf;
+//! ([`crate::pytool`], PyPI package, pinned).
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::pytool::PyTool;
+
 /// The version `install` puts in place and the end-to-end stage runs.
 pub const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
-fn venv() -> PathBuf {
-    crate::paths::target_dir().join("tools/schemathesis")
-}
-
-/// The `st` executable, when installed.
-pub fn st() -> Option<PathBuf> {
-    let st = venv().join("bin/st");
-    st.exists().then_some(st)
-}
-
-/// `st --version`, when installed.
-pub fn version(sh: &Shell) -> Option<String> {
-    let st = st()?;
-    cmd!(sh, "{st} --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()
-}
-
-/// Creates the virtual environment and installs schemathesis into it.
-pub fn install(sh: &Shell) -> Result<()> {
-    let dir = venv();
-    cmd!(sh, "python3 -m venv {dir}")
-        .run()
-        .context("creating a Python virtual environment (is python3 with venv installed? `apt-get install -y python3-venv`)")?;
-    let pip = dir.join("bin/pip");
-    cmd!(
-        sh,
-        "{pip} install --quiet --disable-pip-version-check {SCHEMATHESIS}"
-    )
-    .run()
-    .context("installing schemathesis from PyPI")?;
-    Ok(())
-}
+/// The tool and its environment.
+pub const TOOL: PyTool = PyTool {
+    name: "schemathesis",
+    packages: &[SCHEMATHESIS],
+    program: "st",
+};
 
 /// Runs schemathesis against the gateway at `url`, as the user holding `token`.
 pub fn run(sh: &Shell, url: &str, token: &str, report: &std::path::Path) -> Result<()> {
-    let Some(st) = st() else {
+    let Some(st) = TOOL.program() else {
         bail!("schemathesis is not installed: run `cargo xtask install`");
     };
     let schema = format!("{url}/openapi.json");

@@ -44,6 +44,7 @@ pub mod native;
 pub mod paths;
 pub mod permissions;
 pub mod progress;
+pub mod pytool;
 pub mod secrets;
 pub mod services;
 pub mod util;

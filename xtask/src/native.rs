@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -118,42 +119,54 @@ async fn start_all(
 ) -> Result<()> {
     for level in levels {
         for s in level {
-            let env = environment(s, project, gateway_port, secrets);
-            std::fs::create_dir_all(&env["DATA_DIR"])
-                .with_context(|| format!("creating {}", env["DATA_DIR"]))?;
-            let binary = paths::debug_binary(s.name);
-            let mut child = Command::new(&binary)
-                .envs(&env)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .with_context(|| format!("starting {}", binary.display()))?;
-            let index = services::SERVICES
-                .iter()
-                .position(|x| x.name == s.name)
-                .unwrap_or(0);
-            if let Some(out) = child.stdout.take() {
-                tokio::spawn(pump(BufReader::new(out), index, s.name, width));
-            }
-            if let Some(err) = child.stderr.take() {
-                tokio::spawn(pump(BufReader::new(err), index, s.name, width));
-            }
+            let child = spawn(
+                s,
+                &paths::debug_binary(s.name),
+                environment(s, project, gateway_port, secrets),
+                width,
+            )?;
             children.push((s, child));
         }
         for s in level {
             let port = if s.public { gateway_port } else { s.port };
-            wait_healthy(
-                s,
-                SocketAddr::from(([127, 0, 0, 1], port)),
-                timeout,
-                children,
-            )
-            .await?;
+            let Some((_, child)) = children.iter_mut().find(|(c, _)| c.name == s.name) else {
+                continue;
+            };
+            wait_healthy(s, SocketAddr::from(([127, 0, 0, 1], port)), timeout, child).await?;
         }
     }
     Ok(())
+}
+
+/// Starts `binary` as `s` with `env` (creating its data directory), its output merged into
+/// ours with the service's prefix. Shared with `watch --native`.
+pub(crate) fn spawn(
+    s: &Service,
+    binary: &Path,
+    env: BTreeMap<String, String>,
+    width: usize,
+) -> Result<Child> {
+    std::fs::create_dir_all(&env["DATA_DIR"])
+        .with_context(|| format!("creating {}", env["DATA_DIR"]))?;
+    let mut child = Command::new(binary)
+        .envs(&env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let index = services::SERVICES
+        .iter()
+        .position(|x| x.name == s.name)
+        .unwrap_or(0);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(BufReader::new(out), index, s.name, width));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(BufReader::new(err), index, s.name, width));
+    }
+    Ok(child)
 }
 
 async fn pump<R: tokio::io::AsyncRead + Unpin>(
@@ -168,11 +181,13 @@ async fn pump<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
-async fn wait_healthy(
+/// Until `s`, started as `child`, answers `/health` on `addr`; an error when it exits first or
+/// stays silent past `timeout`.
+pub(crate) async fn wait_healthy(
     s: &Service,
     addr: SocketAddr,
     timeout: Duration,
-    children: &mut [(&'static Service, Child)],
+    child: &mut Child,
 ) -> Result<()> {
     let started = Instant::now();
     loop {
@@ -182,9 +197,7 @@ async fn wait_healthy(
         {
             return Ok(());
         }
-        if let Some((_, child)) = children.iter_mut().find(|(c, _)| c.name == s.name)
-            && let Some(status) = child.try_wait()?
-        {
+        if let Some(status) = child.try_wait()? {
             bail!(
                 "{} exited ({status}) before answering /health on {addr}: see its lines above (a port in use? set --port for the gateway)",
                 s.name
@@ -245,21 +258,26 @@ async fn watch(
     }
 }
 
-/// SIGTERM (through `kill`, since this crate forbids `unsafe`), five seconds' grace, then
-/// SIGKILL; dependents first.
+/// Dependents first (the reverse of the start order).
 async fn stop(children: &mut Vec<(&'static Service, Child)>) {
-    while let Some((_, mut child)) = children.pop() {
-        if let Some(pid) = child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(5), child.wait())
-            .await
-            .is_err()
-        {
-            let _ = child.kill().await;
-        }
+    while let Some((_, child)) = children.pop() {
+        stop_child(child).await;
+    }
+}
+
+/// SIGTERM (through `kill`, since this crate forbids `unsafe`: the service shuts down
+/// gracefully), five seconds' grace, then SIGKILL. Shared with `watch --native`.
+pub(crate) async fn stop_child(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
     }
 }
 

@@ -23,7 +23,7 @@ fn read(name: &str) -> String {
 
 /// The shell to run actionlint from, or `None` (skip) when it is not installed outside CI.
 fn actionlint_shell() -> Option<xshell::Shell> {
-    if xtask::actionlint::program().is_none() {
+    if xtask::actionlint::TOOL.program().is_none() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true: actionlint is missing: run `cargo xtask install` (it goes to target/tools/actionlint)"

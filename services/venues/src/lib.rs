@@ -56,6 +56,15 @@
 //!   `max_distance` search reads only the venues in a bounding box, and a `limit` search
 //!   widens a box around the point until it holds enough venues. The answer is read in one
 //!   transaction (the original re-read every venue and failed when one vanished meanwhile).
+//! * **Listings kept between writes**: a search's matches (their row keys in id order, 8 bytes
+//!   each) are kept until the next commit ([`chefcito::db::Derived`], keyed by the filter,
+//!   checked against the committed version the read's snapshot holds, so a write shows in the
+//!   very next read). A page at any `start` and its `total` are then a slice and a read of
+//!   `limit` rows; SQL counted every match and stepped over `start` of them on every request
+//!   (at 100,000 venues a page at a random start fell from 7,078 to 883 req/s, search by one
+//!   characteristic from 3,460 to 68). The first read after a write lists again (100,000
+//!   venues: a walk of the id index); venues change seldom and are read constantly. At most
+//!   500,000 keys are kept (4 MB), then everything is dropped and listed again on demand.
 //! * **Promotions**: the ids of `PROMOTED_VENUES` that exist, in that order (a repeated id
 //!   is repeated, whatever its status); when none is configured or none exists, the three
 //!   newest venues whose status is `Available`. `total` is the number returned.

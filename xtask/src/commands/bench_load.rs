@@ -11,7 +11,7 @@
 //! issue's target) and each service's RSS idle, at its peak and after the load, and writes the
 //! same as JSON to `target/bench/`. The cluster is removed at the end unless `--keep`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
@@ -289,12 +289,20 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
                 .map(|w| (w, true)),
         );
     }
+    let seeded_reservations = seeded.reservations;
+    let mut scaled_to = None;
     for (workload, scaled) in runs {
         if scaled && seeded.bulk_venues.is_empty() {
             let Some(engine) = engine else {
                 bail!("--scale needs the cluster this command starts");
             };
+            let started = Instant::now();
             grow(engine, &args.project, &mut seeded).await?;
+            scaled_to = Some(load::Scaled {
+                venues: seeded.venue_ids().len(),
+                reservations: seeded.reservations,
+                seconds_to_grow: started.elapsed().as_secs_f64(),
+            });
         }
         let bar = progress::line(&multi, workload.name(), width);
         if let Some(engine) = engine {
@@ -374,8 +382,9 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
         warmup_secs: args.warmup,
         duration_secs: args.duration,
         venues: seeded.restaurants.len(),
-        reservations: seeded.reservations,
+        reservations: seeded_reservations,
         seconds_to_seed,
+        scaled: scaled_to,
         workloads,
         first_answer_ms,
         memory_idle,

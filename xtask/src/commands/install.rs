@@ -97,12 +97,12 @@ pub async fn run(args: &Args) -> Result<()> {
             }
         }
         checks = toolchain(&sh);
-        if crate::fuzz::version(&sh).is_none() {
+        if crate::fuzz::TOOL.version(&sh).is_none() {
             println!(
                 "installing schemathesis ({}) into target/tools/schemathesis",
                 crate::fuzz::SCHEMATHESIS
             );
-            if let Err(e) = crate::fuzz::install(&sh) {
+            if let Err(e) = crate::fuzz::TOOL.install(&sh) {
                 println!("  could not: {e:#}");
             }
         }
@@ -115,9 +115,9 @@ pub async fn run(args: &Args) -> Result<()> {
                 println!("  could not: {e:#}");
             }
         }
-        if crate::actionlint::version(&sh).is_none() {
+        if crate::actionlint::TOOL.version(&sh).is_none() {
             println!("installing actionlint and shellcheck into target/tools/actionlint");
-            if let Err(e) = crate::actionlint::install(&sh) {
+            if let Err(e) = crate::actionlint::TOOL.install(&sh) {
                 println!("  could not: {e:#}");
             }
         }
@@ -158,7 +158,7 @@ pub async fn run(args: &Args) -> Result<()> {
             ],
         })
         .collect();
-    rows.push(match crate::fuzz::version(&sh) {
+    rows.push(match crate::fuzz::TOOL.version(&sh) {
         Some(v) => vec!["schemathesis".into(), "ok".into(), v],
         None => vec![
             "schemathesis".into(),
@@ -179,7 +179,7 @@ pub async fn run(args: &Args) -> Result<()> {
         ],
     });
     // Optional too: the workflow check and the push test skip without them, but fail in CI.
-    rows.push(match crate::actionlint::version(&sh) {
+    rows.push(match crate::actionlint::TOOL.version(&sh) {
         Some(v) => vec!["actionlint".into(), "ok".into(), v],
         None => vec![
             "actionlint".into(),

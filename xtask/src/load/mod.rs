@@ -79,6 +79,14 @@ pub async fn measure(
     })
 }
 
+/// The data after `--scale` grew it (through the internal APIs).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Scaled {
+    pub venues: usize,
+    pub reservations: u64,
+    pub seconds_to_grow: f64,
+}
+
 /// Everything one `cargo xtask bench` measured, as printed and as written to JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -93,6 +101,8 @@ pub struct Report {
     pub venues: usize,
     pub reservations: u64,
     pub seconds_to_seed: f64,
+    /// What `--scale` grew the data to, when it did.
+    pub scaled: Option<Scaled>,
     pub workloads: Vec<Measured>,
     /// Service → milliseconds from its process start to its first answer.
     pub first_answer_ms: BTreeMap<String, f64>,
@@ -146,8 +156,14 @@ impl Report {
                 ]
             })
             .collect();
+        let scaled = self.scaled.map_or(String::new(), |s| {
+            format!(
+                "; --scale: {} venues, {} reservations (grown in {:.0} s)",
+                s.venues, s.reservations, s.seconds_to_grow
+            )
+        });
         format!(
-            "{} — {}, gateway {}\n{} venues, {} reservations (seeded in {:.0} s); wrk {} threads, {} connections, {} s after a {} s warm-up\n\n{}\n\n{}",
+            "{} — {}, gateway {}\n{} venues, {} reservations (seeded in {:.0} s){scaled}; wrk {} threads, {} connections, {} s after a {} s warm-up\n\n{}\n\n{}",
             self.machine,
             self.mode,
             self.gateway,

@@ -4,17 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use anyhow::{Result, bail};
+use tokio::process::Child;
 
 use super::compile::Job;
 use super::{Done, Options, Plan, say};
 use crate::paths;
-use crate::progress::print_line;
 use crate::secrets::Secrets;
 use crate::services::{self, Service};
 
@@ -95,7 +92,7 @@ impl Processes {
         for level in services::levels(&names)? {
             for s in level.iter().filter(|s| plan.rebuild.contains(s.name)) {
                 if let Some(child) = self.children.remove(s.name) {
-                    stop(child).await;
+                    crate::native::stop_child(child).await;
                 }
                 self.spawn(s, job)?;
                 self.wait_healthy(s).await?;
@@ -118,59 +115,17 @@ impl Processes {
 
     fn spawn(&mut self, s: &'static Service, job: &Job) -> Result<()> {
         let env = crate::native::environment(s, &self.project, self.gateway_port, &self.secrets);
-        std::fs::create_dir_all(&env["DATA_DIR"])
-            .with_context(|| format!("creating {}", env["DATA_DIR"]))?;
-        let binary = job.binary(s.name);
-        let mut child = Command::new(&binary)
-            .envs(&env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let index = services::SERVICES
-            .iter()
-            .position(|x| x.name == s.name)
-            .unwrap_or(0);
-        let width = self.width;
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(BufReader::new(out), index, s.name, width));
-        }
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(BufReader::new(err), index, s.name, width));
-        }
+        let child = crate::native::spawn(s, &job.binary(s.name), env, self.width)?;
         self.children.insert(s.name, child);
         Ok(())
     }
 
     async fn wait_healthy(&mut self, s: &Service) -> Result<()> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port_of(s)));
-        let started = Instant::now();
-        loop {
-            if tokio::task::spawn_blocking(move || chefcito::probe::healthcheck(addr))
-                .await?
-                .is_ok()
-            {
-                return Ok(());
-            }
-            if let Some(child) = self.children.get_mut(s.name)
-                && let Some(status) = child.try_wait()?
-            {
-                bail!(
-                    "{} exited ({status}) before answering /health on {addr}: see its lines above",
-                    s.name
-                );
-            }
-            if started.elapsed() > self.timeout {
-                bail!(
-                    "{} does not answer /health on {addr} after {} s: see its lines above",
-                    s.name,
-                    self.timeout.as_secs()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let Some(child) = self.children.get_mut(s.name) else {
+            bail!("{} was not started", s.name);
+        };
+        crate::native::wait_healthy(s, addr, self.timeout, child).await
     }
 
     /// Native services are the watch's children and cannot outlive it: stopped gracefully,
@@ -183,35 +138,8 @@ impl Processes {
             .unwrap_or_default();
         for name in order.iter().rev() {
             if let Some(child) = self.children.remove(name) {
-                stop(child).await;
+                crate::native::stop_child(child).await;
             }
         }
-    }
-}
-
-async fn pump<R: tokio::io::AsyncRead + Unpin>(
-    reader: BufReader<R>,
-    index: usize,
-    name: &'static str,
-    width: usize,
-) {
-    let mut lines = reader.lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        print_line(index, name, width, &line);
-    }
-}
-
-/// SIGTERM (the service shuts down gracefully), SIGKILL after five seconds.
-async fn stop(mut child: Child) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-    }
-    if tokio::time::timeout(Duration::from_secs(5), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
     }
 }
