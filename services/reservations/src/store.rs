@@ -190,6 +190,39 @@ fn announce(
         .map(drop)
 }
 
+macro_rules! insert_sql {
+    ($tail:literal) => {
+        concat!(
+            r#"INSERT INTO reservations (id, "user", venue, time, people, status, created_at, updated_at)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"#,
+            $tail
+        )
+    };
+}
+
+/// A new row; a known id is a constraint error.
+const INSERT: &str = insert_sql!("");
+/// A new row, unless its id is known (then nothing is written).
+const INSERT_UNLESS_KNOWN: &str = insert_sql!(" ON CONFLICT (id) DO NOTHING");
+
+/// Writes `r` with [`INSERT`] or [`INSERT_UNLESS_KNOWN`]; the rows written (0 or 1).
+fn insert_row(
+    tx: &Connection,
+    r: &Reservation,
+    at: DateTime<Utc>,
+    sql: &'static str,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params![
+        r.id,
+        r.user.as_str(),
+        r.venue.as_str(),
+        micros(&r.time),
+        r.people,
+        r.status.as_str(),
+        micros(&at)
+    ])
+}
+
 pub async fn get(db: &Db, id: &str) -> Result<Option<Reservation>, DbError> {
     let id = id.to_string();
     db.read(move |conn| get_in(conn, &id).map_err(DbError::from))
@@ -209,19 +242,7 @@ pub async fn insert(
         if let Some(free) = refuse_if_full(tx, seating, &r)? {
             return Ok(Written::Full { free });
         }
-        tx.execute(
-            r#"INSERT INTO reservations (id, "user", venue, time, people, status, created_at, updated_at)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"#,
-            params![
-                r.id,
-                r.user.as_str(),
-                r.venue.as_str(),
-                micros(&r.time),
-                r.people,
-                r.status.as_str(),
-                micros(&at)
-            ],
-        )?;
+        insert_row(tx, &r, at, INSERT)?;
         announce(&outbox, tx, &r, None, Actor::Owner, at)?;
         Ok(Written::Done(r))
     })
@@ -236,22 +257,9 @@ pub async fn import(
     at: DateTime<Utc>,
 ) -> Result<usize, DbError> {
     db.write(move |tx| {
-        let mut insert = tx.prepare_cached(
-            r#"INSERT INTO reservations (id, "user", venue, time, people, status, created_at, updated_at)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-               ON CONFLICT (id) DO NOTHING"#,
-        )?;
         let mut written = 0;
         for r in &reservations {
-            written += insert.execute(params![
-                r.id,
-                r.user.as_str(),
-                r.venue.as_str(),
-                micros(&r.time),
-                r.people,
-                r.status.as_str(),
-                micros(&at)
-            ])?;
+            written += insert_row(tx, r, at, INSERT_UNLESS_KNOWN)?;
         }
         Ok(written)
     })
