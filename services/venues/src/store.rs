@@ -274,46 +274,104 @@ impl Filter {
     }
 }
 
-/// The venues a [`Filter`] matches, as `seq`s in id order: a page and the count are cut from
-/// it.
-type Listing = Arc<[i64]>;
+/// The venues a [`Filter`] matches, as `seq`s in id order, cut into a page and counted; or
+/// too many to keep, and then a page comes from SQL as it would without listings.
+#[derive(Debug, Clone)]
+enum Listing {
+    Kept(Arc<[i64]>),
+    TooLong,
+}
 
 /// Listings kept while the venues are unchanged ([`Derived`]: the first read after a commit
 /// lists again). A page at any start then costs a slice and a read of `limit` rows, where
 /// SQL would count every match and step over `start` of them: at 100,000 venues a page at a
 /// random start went from 7,078 to 883 req/s that way.
 #[derive(Debug)]
-pub struct Listings(Derived<Filter, Listing>);
+pub struct Listings {
+    kept: Derived<Filter, Listing>,
+    /// Longest listing kept; a longer one is [`Listing::TooLong`].
+    longest: usize,
+}
 
-/// At most this many `seq`s kept over all listings (8 bytes each): the whole list of 100,000
-/// venues plus every tag's.
-const MAX_LISTED: usize = 500_000;
+/// Up to a million venues per listing (8 MB), two million `seq`s kept in all: the whole
+/// catalogue of 100,000 venues and every tag's list take a sixth of that.
+const LONGEST_LISTING: usize = 1_000_000;
+const MAX_LISTED: usize = 2_000_000;
 
 impl Listings {
     pub fn new() -> Arc<Listings> {
-        Arc::new(Listings(Derived::new(MAX_LISTED)))
+        Listings::bounded(LONGEST_LISTING, MAX_LISTED)
+    }
+
+    fn bounded(longest: usize, total: usize) -> Arc<Listings> {
+        Arc::new(Listings {
+            kept: Derived::new(total),
+            longest,
+        })
     }
 
     fn get(
         &self,
         tx: &Connection,
         version: Option<Version>,
-        filter: Filter,
+        filter: &Filter,
     ) -> rusqlite::Result<Listing> {
-        self.0.get_or_compute(
+        self.kept.get_or_compute(
             version,
-            &filter,
-            |listing| listing.len().max(1),
-            || listing(tx, &search_filter(&filter)),
+            filter,
+            |listing| match listing {
+                Listing::Kept(seqs) => seqs.len().max(1),
+                Listing::TooLong => 1,
+            },
+            || self.list(tx, &search_filter(filter)),
         )
+    }
+
+    /// Every match of a `WHERE` clause, in id order (reading one more than it keeps).
+    fn list(
+        &self,
+        tx: &Connection,
+        (filter, values): &(String, Vec<Value>),
+    ) -> rusqlite::Result<Listing> {
+        let mut values = values.clone();
+        values.push(Value::Integer(
+            i64::try_from(self.longest).unwrap_or(i64::MAX - 1) + 1,
+        ));
+        let seqs: Vec<i64> = tx
+            .prepare_cached(&format!(
+                "SELECT seq FROM venues {filter} ORDER BY id LIMIT ?"
+            ))?
+            .query_map(params_from_iter(values), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(if seqs.len() > self.longest {
+            Listing::TooLong
+        } else {
+            Listing::Kept(seqs.into())
+        })
+    }
+
+    /// How many venues match `filter`.
+    fn count(
+        &self,
+        tx: &Connection,
+        version: Option<Version>,
+        filter: &Filter,
+    ) -> rusqlite::Result<u64> {
+        match self.get(tx, version, filter)? {
+            Listing::Kept(seqs) => Ok(seqs.len() as u64),
+            Listing::TooLong => count_matches(tx, &search_filter(filter)),
+        }
     }
 }
 
-/// Every match of a `WHERE` clause, in id order.
-fn listing(tx: &Connection, (filter, values): &(String, Vec<Value>)) -> rusqlite::Result<Listing> {
-    tx.prepare_cached(&format!("SELECT seq FROM venues {filter} ORDER BY id"))?
-        .query_map(params_from_iter(values.iter()), |r| r.get(0))?
-        .collect()
+fn count_matches(
+    tx: &Connection,
+    (filter, values): &(String, Vec<Value>),
+) -> rusqlite::Result<u64> {
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM venues {filter}"))?
+        .query_row(params_from_iter(values.iter()), |r| r.get(0))?;
+    Ok(total.max(0) as u64)
 }
 
 /// One page of the venues matching `search`, ordered by id, and how many match in all.
@@ -324,19 +382,32 @@ pub async fn search(
 ) -> Result<(Vec<Venue>, u64), DbError> {
     let listings = listings.clone();
     db.read_versioned(move |tx, version| {
-        let listing = listings.get(tx, version, Filter::of(&search))?;
-        let start = usize::try_from(search.start)
-            .unwrap_or(usize::MAX)
-            .min(listing.len());
-        let end = start
-            .saturating_add(search.limit as usize)
-            .min(listing.len());
-        let mut rows = by_seq(tx, &listing[start..end])?;
-        let page = listing[start..end]
-            .iter()
-            .filter_map(|seq| rows.remove(seq))
-            .collect();
-        Ok((page, listing.len() as u64))
+        let filter = Filter::of(&search);
+        let start = usize::try_from(search.start).unwrap_or(usize::MAX);
+        let limit = search.limit as usize;
+        match listings.get(tx, version, &filter)? {
+            Listing::Kept(seqs) => {
+                let start = start.min(seqs.len());
+                let page = &seqs[start..start.saturating_add(limit).min(seqs.len())];
+                let mut rows = by_seq(tx, page)?;
+                let page = page.iter().filter_map(|seq| rows.remove(seq)).collect();
+                Ok((page, seqs.len() as u64))
+            }
+            Listing::TooLong => {
+                let sql = search_filter(&filter);
+                let total = count_matches(tx, &sql)?;
+                let (filter, mut values) = sql;
+                values.push(Value::Integer(limit as i64));
+                values.push(Value::Integer(i64::try_from(start).unwrap_or(i64::MAX)));
+                let page = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM venues {filter} ORDER BY id LIMIT ? OFFSET ?"
+                    ))?
+                    .query_map(params_from_iter(values), venue)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((page, total))
+            }
+        }
     })
     .await
 }
@@ -479,8 +550,11 @@ pub async fn nearest(
                 (within, total)
             }
             (None, Some(limit)) => {
-                let total = listings.get(tx, version, Filter::default())?.len();
-                (k_nearest(tx, origin, limit as usize, total)?, total as u64)
+                let total = listings.count(tx, version, &Filter::default())?;
+                (
+                    k_nearest(tx, origin, limit as usize, total as usize)?,
+                    total,
+                )
             }
             (None, None) => {
                 let mut all = candidates(tx, origin, &[Area::WORLD])?;
@@ -589,5 +663,94 @@ mod tests {
             vec![Value::Text("x".into())],
         );
         assert!(name_plan.contains("venues_name"), "{name_plan}");
+    }
+
+    async fn venues(names: &[(&str, &[&str])]) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir.path().join("v.db")).unwrap();
+        for (n, (id, tags)) in names.iter().enumerate() {
+            let body: crate::model::VenueCreate = serde_json::from_value(serde_json::json!({
+                "id": id, "name": "same", "location": format!("-34.6{n},-58.4"),
+                "characteristics": tags,
+            }))
+            .unwrap();
+            let new = crate::model::NewVenue::parse(body).unwrap();
+            let venue = Venue::new(new.id.unwrap(), new.data);
+            create(&db, venue, n as i64).await.unwrap().unwrap();
+        }
+        (dir, db)
+    }
+
+    /// A listing longer than the bound is not kept, and SQL answers the same pages and totals
+    /// as a kept one.
+    #[tokio::test]
+    async fn a_listing_too_long_to_keep_answers_the_same() {
+        let (_dir, db) = venues(&[
+            ("e", &["Pizzas"]),
+            ("b", &["Pizzas", "Sushi"]),
+            ("d", &[]),
+            ("a", &["Sushi"]),
+            ("c", &["Pizzas"]),
+        ])
+        .await;
+        let kept = Listings::new();
+        let too_long = Listings::bounded(2, 100);
+        let pizzas = vec![Tag::parse(TagKind::Characteristic, "Pizzas").unwrap()];
+        let asks = [
+            (None, vec![], 0, 10),
+            (None, vec![], 1, 2),
+            (None, vec![], 4, 10),
+            (None, vec![], 9, 10),
+            (None, pizzas.clone(), 1, 1),
+            (Some("same".to_string()), pizzas.clone(), 0, 0),
+            (Some("other".to_string()), vec![], 0, 10),
+        ];
+        for (name, characteristics, start, limit) in asks {
+            let ask = Search {
+                name,
+                characteristics,
+                features: vec![],
+                limit,
+                start,
+            };
+            let expected = ids_of(search(&db, &kept, ask.clone()).await.unwrap());
+            let fallback = ids_of(search(&db, &too_long, ask.clone()).await.unwrap());
+            assert_eq!(fallback, expected, "{ask:?}");
+        }
+        let all = ids_of(
+            search(
+                &db,
+                &kept,
+                Search {
+                    limit: 10,
+                    ..Search::default()
+                },
+            )
+            .await
+            .unwrap(),
+        );
+        assert_eq!(
+            all,
+            (
+                vec!["a", "b", "c", "d", "e"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                5
+            )
+        );
+        let near = NearFilter {
+            origin: Point::DEFAULT,
+            limit: Some(1),
+            max_distance: None,
+        };
+        let (_, total) = nearest(&db, &too_long, near).await.unwrap();
+        assert_eq!(total, 5);
+        let (_, total) = nearest(&db, &kept, near).await.unwrap();
+        assert_eq!(total, 5);
+    }
+
+    fn ids_of((page, total): (Vec<Venue>, u64)) -> (Vec<String>, u64) {
+        (page.into_iter().map(|v| v.id).collect(), total)
     }
 }
