@@ -2,6 +2,8 @@
 //! through `app()`, and the life cycle of the real binary (`--help`, serving, `healthcheck`,
 //! SIGTERM).
 
+pub mod http;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};

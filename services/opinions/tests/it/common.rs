@@ -9,22 +9,37 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing;
 use chefcito::INTERNAL_TOKEN_HEADER;
 use chrono::{DateTime, TimeZone, Utc};
 use clap::Parser;
-use http_body_util::BodyExt;
 use opinions::service::Clock;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-/// The internal token every service of a test shares.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{Answer, TOKEN, assert_refused, call, call_raw as call_text};
+
+/// What only opinions answer.
+pub trait Reviewed {
+    /// The `reservation` of each opinion of a listing, in order.
+    fn reservations(&self) -> Vec<String>;
+}
+
+impl Reviewed for Answer {
+    #[track_caller]
+    fn reservations(&self) -> Vec<String> {
+        assert_eq!(self.status, 200, "{self:?}");
+        self.body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["reservation"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
 
 /// The consumers of `opinion.created`, as the fake serves them (`/<name>/events`).
 pub const CONSUMERS: [&str; 3] = ["points", "communications", "summaries"];
@@ -273,76 +288,6 @@ pub async fn service_with(setup: Setup) -> Service {
         clock,
         fakes,
     }
-}
-
-/// A response, its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-}
-
-impl Answer {
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-
-    #[track_caller]
-    pub fn total(&self) -> i64 {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["total"].as_i64().unwrap()
-    }
-
-    /// The `reservation` of each opinion of a listing, in order.
-    #[track_caller]
-    pub fn reservations(&self) -> Vec<String> {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["reservation"].as_str().unwrap().to_string())
-            .collect()
-    }
-}
-
-/// `answer` is an error with `status` whose description starts with `prefix`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, prefix: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert!(
-        answer.description().starts_with(prefix),
-        "not {prefix:?}: {answer:?}"
-    );
-}
-
-pub async fn send(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-    }
-}
-
-pub async fn call_text(app: &Router, method: Method, path: &str, body: impl Into<Body>) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-        .body(body.into())
-        .unwrap();
-    send(app, request).await
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    call_text(app, method, path, body).await
 }
 
 /// The body the gateway sends for E18: the mobile app's keys plus `user`.

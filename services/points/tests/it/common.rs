@@ -6,17 +6,18 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use chefcito::INTERNAL_TOKEN_HEADER;
+use axum::http::Method;
 use clap::Parser;
-use http_body_util::BodyExt;
 use points::service::Clock;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-/// The internal token every test service requires.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{Answer, TOKEN, assert_refused, call_raw};
+
+/// `method path` with the internal token and `body` (`None`: empty).
+pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
+    call_raw(app, method, path, body.unwrap_or_else(Body::empty)).await
+}
 
 pub const DAY: i64 = 24 * 3600;
 
@@ -91,50 +92,6 @@ pub async fn service() -> Service {
         dir,
         app: points::app(state),
         clock,
-    }
-}
-
-/// A response, its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-}
-
-impl Answer {
-    /// The error envelope's `description` (panics when there is none).
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-}
-
-/// `answer` is an error with `status` whose description contains `text`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, text: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert!(
-        answer.description().contains(text),
-        "not {text:?}: {answer:?}"
-    );
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-        .body(body.unwrap_or_else(Body::empty))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
     }
 }
 

@@ -9,22 +9,34 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chefcito::INTERNAL_TOKEN_HEADER;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use clap::Parser;
-use http_body_util::BodyExt;
 use reservations::service::Clock;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-/// The internal token every service of a test shares.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{
+    Answer, TOKEN, assert_refused, call, call_raw as call_text, send,
+};
+
+/// What only reservations answer.
+pub trait StatusText {
+    fn status_text(&self) -> &str;
+}
+
+impl StatusText for Answer {
+    #[track_caller]
+    fn status_text(&self) -> &str {
+        self.body["status"]["status"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no status in {self:?}"))
+    }
+}
 
 /// The moment every test starts at.
 pub fn start() -> DateTime<Utc> {
@@ -310,89 +322,6 @@ pub async fn service_with(setup: Setup) -> Service {
         fakes,
         args,
     }
-}
-
-/// A response, its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-}
-
-impl Answer {
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-
-    #[track_caller]
-    pub fn id(&self) -> String {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["id"].as_str().unwrap().to_string()
-    }
-
-    #[track_caller]
-    pub fn status_text(&self) -> &str {
-        self.body["status"]["status"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no status in {self:?}"))
-    }
-
-    /// The ids of a listing's `result`.
-    #[track_caller]
-    pub fn ids(&self) -> Vec<String> {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    #[track_caller]
-    pub fn total(&self) -> i64 {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["total"].as_i64().unwrap()
-    }
-}
-
-/// `answer` is an error with `status` whose description starts with `prefix`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, prefix: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert!(
-        answer.description().starts_with(prefix),
-        "not {prefix:?}: {answer:?}"
-    );
-}
-
-pub async fn send(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-    }
-}
-
-pub async fn call_text(app: &Router, method: Method, path: &str, body: impl Into<Body>) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-        .body(body.into())
-        .unwrap();
-    send(app, request).await
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    call_text(app, method, path, body).await
 }
 
 /// Books for `user/<uid>` at `venue`, `minutes` after the start.

@@ -4,16 +4,17 @@ use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use chefcito::INTERNAL_TOKEN_HEADER;
+use axum::http::Method;
 use clap::Parser;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-/// The internal token every test service requires.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{Answer, TOKEN, assert_refused, call_raw};
+
+/// `method path` with the internal token and `body` (`None`: empty).
+pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
+    call_raw(app, method, path, body.unwrap_or_else(Body::empty)).await
+}
 
 pub fn config(dir: &Path) -> stats::Config {
     stats::Config::parse_from([
@@ -69,52 +70,6 @@ pub async fn open(dir: TempDir) -> Service {
 
 pub async fn service() -> Service {
     open(tempfile::tempdir().unwrap()).await
-}
-
-/// A response: its status, its JSON body (`Null` when empty or not JSON) and its raw text.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Answer {
-    /// The error envelope's `description` (panics when there is none).
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-}
-
-/// `answer` is an error with `status` whose description contains `text`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, text: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert!(
-        answer.description().contains(text),
-        "not {text:?}: {answer:?}"
-    );
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-        .body(body.unwrap_or_else(Body::empty))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-        text: String::from_utf8_lossy(&raw).into_owned(),
-    }
 }
 
 pub async fn get(app: &Router, path: &str) -> Answer {
@@ -212,7 +167,7 @@ pub async fn finish(app: &Router, r: &R, to: &str) {
 pub async fn update(app: &Router, r: &R, status: &str) {
     let answer = post(app, "/update-data", r.update(status)).await;
     assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(answer.text, "null");
+    assert_eq!(answer.text(), "null");
 }
 
 /// `GET /user/{u}`, checked to be a 200 of that user.

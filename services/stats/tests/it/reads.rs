@@ -10,13 +10,13 @@ async fn unknown_users_and_venues_read_as_zeros() {
     let u = get(&s.app, "/user/nobody").await;
     assert_eq!(u.status, 200);
     assert_eq!(
-        u.text,
+        u.text(),
         r#"{"user":"nobody","total":0,"canceled":0.0,"expired":0.0,"expired_alert":false,"canceled_alert":false}"#
     );
     let v = get(&s.app, "/venue/nowhere").await;
     assert_eq!(v.status, 200);
     assert_eq!(
-        v.text,
+        v.text(),
         r#"{"venue":"nowhere","total":0,"canceled":0.0,"expired":0.0,"people":0.0,"days":{"means":{}},"turns":{"turns":{}}}"#
     );
     // Reading writes nothing.
@@ -41,12 +41,12 @@ async fn shapes_keep_the_original_keys_and_order() {
     finish(&s.app, &r("r3"), "Expired").await;
     let u = get(&s.app, "/user/u1").await;
     assert_eq!(
-        u.text,
+        u.text(),
         r#"{"user":"u1","total":3,"canceled":0.0,"expired":0.33,"expired_alert":false,"canceled_alert":false}"#
     );
     let v = get(&s.app, "/venue/v1").await;
     assert_eq!(
-        v.text,
+        v.text(),
         r#"{"venue":"v1","total":3,"canceled":0.0,"expired":0.33,"people":8.0,"days":{"means":{"0":1,"6":1}},"turns":{"turns":{"21:15":2}}}"#
     );
 }
@@ -120,7 +120,7 @@ async fn a_venue_with_cancellations_only_has_empty_buckets() {
     finish(&s.app, &r("r1"), "Canceled").await;
     let v = get(&s.app, "/venue/v1").await;
     assert_eq!(
-        v.text,
+        v.text(),
         r#"{"venue":"v1","total":1,"canceled":1.0,"expired":0.0,"people":0.0,"days":{"means":{}},"turns":{"turns":{}}}"#
     );
 }

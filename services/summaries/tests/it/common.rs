@@ -9,22 +9,24 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing;
 use chefcito::INTERNAL_TOKEN_HEADER;
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use summaries::engine::{Engine, Input, Summarizing};
 use summaries::service::{Clock, Summaries};
 use tempfile::TempDir;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
 
-/// The internal token every test service requires.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{Answer, TOKEN, call_raw};
+
+/// `method path` with the internal token and `body` (`None`: empty).
+pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
+    call_raw(app, method, path, body.unwrap_or_else(Body::empty)).await
+}
 
 /// Where every test's clock starts.
 pub fn start() -> DateTime<Utc> {
@@ -432,30 +434,6 @@ pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
 
 // ---------------------------------------------------------------------------------------
 // Calls.
-
-/// A response, its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Body>) -> Answer {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-        .body(body.unwrap_or_else(Body::empty))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-    }
-}
 
 pub async fn get(app: &Router, path: &str) -> Answer {
     call(app, Method::GET, path, None).await

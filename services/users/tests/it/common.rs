@@ -6,18 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request};
 use chefcito::INTERNAL_TOKEN_HEADER;
 use clap::Parser;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 use users::service::Clock;
 
-/// The internal token every test service requires.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{
+    Answer, TOKEN, assert_refused, call, call_raw as call_text, send,
+};
 
 pub fn config(dir: &Path) -> users::Config {
     users::Config::parse_from([
@@ -64,54 +62,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// A response, its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub raw: Vec<u8>,
-}
-
-impl Answer {
-    /// The error envelope's `description` (panics when there is none).
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-}
-
-/// `answer` is an error with `status` whose description starts with `prefix`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, prefix: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert!(
-        answer.description().starts_with(prefix),
-        "not {prefix:?}: {answer:?}"
-    );
-}
-
-pub async fn send(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let raw = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-        raw,
-    }
-}
-
 /// A request carrying the internal token.
 pub fn request(method: Method, path: &str) -> axum::http::request::Builder {
     Request::builder()
@@ -119,16 +69,6 @@ pub fn request(method: Method, path: &str) -> axum::http::request::Builder {
         .uri(path)
         .header(INTERNAL_TOKEN_HEADER, TOKEN)
         .header("content-type", "application/json")
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    send(app, request(method, path).body(body).unwrap()).await
-}
-
-/// Sends raw body text (for malformed JSON).
-pub async fn call_text(app: &Router, method: Method, path: &str, body: impl Into<Body>) -> Answer {
-    send(app, request(method, path).body(body.into()).unwrap()).await
 }
 
 pub async fn get(app: &Router, path: &str) -> Answer {

@@ -1,17 +1,12 @@
 //! Helpers shared by the tests.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use chefcito::INTERNAL_TOKEN_HEADER;
+use axum::http::Method;
 use clap::Parser;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-/// The internal token every test service requires.
-pub const TOKEN: &str = "t";
+pub use chefcito::testing::http::{Answer, TOKEN, assert_refused, call, call_raw as call_text};
 
 /// A configuration on `dir` with the internal token and `extra` flags.
 pub fn config(dir: &std::path::Path, extra: &[&str]) -> venues::Config {
@@ -40,83 +35,6 @@ pub async fn service_with(extra: &[&str]) -> Service {
     let dir = tempfile::tempdir().unwrap();
     let app = venues::build(&config(dir.path(), extra)).await.unwrap();
     Service { _dir: dir, app }
-}
-
-/// A response with its JSON body read (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-}
-
-impl Answer {
-    /// The error envelope's `description` (panics when there is none).
-    #[track_caller]
-    pub fn description(&self) -> &str {
-        self.body["description"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no description in {self:?}"))
-    }
-
-    /// The ids of `result` (of venues, or of `{venue, distance}` entries).
-    #[track_caller]
-    pub fn ids(&self) -> Vec<String> {
-        assert_eq!(self.status, 200, "{self:?}");
-        self.body["result"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no result in {self:?}"))
-            .iter()
-            .map(|v| {
-                let v = if v["venue"].is_object() {
-                    &v["venue"]
-                } else {
-                    v
-                };
-                v["id"].as_str().unwrap().to_string()
-            })
-            .collect()
-    }
-
-    #[track_caller]
-    pub fn total(&self) -> u64 {
-        self.body["total"].as_u64().unwrap()
-    }
-}
-
-/// `answer` is an error with `status` and exactly `description`.
-#[track_caller]
-pub fn assert_refused(answer: &Answer, status: u16, description: &str) {
-    assert_eq!(answer.status, status, "{answer:?}");
-    assert_eq!(answer.description(), description, "{answer:?}");
-}
-
-pub async fn send(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let raw = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-    }
-}
-
-/// A request carrying the internal token.
-pub fn request(method: Method, path: &str) -> axum::http::request::Builder {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(INTERNAL_TOKEN_HEADER, TOKEN)
-        .header("content-type", "application/json")
-}
-
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    send(app, request(method, path).body(body).unwrap()).await
-}
-
-/// Sends raw body text (for malformed JSON).
-pub async fn call_text(app: &Router, method: Method, path: &str, body: &'static str) -> Answer {
-    send(app, request(method, path).body(Body::from(body)).unwrap()).await
 }
 
 pub async fn get(app: &Router, path: &str) -> Answer {
