@@ -18,7 +18,9 @@
 //!   `target.url(path)`, with the internal token (from the route's [`Client`](crate::client::Client))
 //!   and the header [`EVENT_ID_HEADER`].
 //! * **At least once.** A crash between the consumer's 2xx and our mark, or a mark that fails,
-//!   means the event is sent again. Consumers make that harmless: inside the same write as the
+//!   means the event is sent again. The outcomes of a round (up to [`BATCH`] deliveries, each
+//!   still sent alone and in order) are marked in one write when it ends: one commit per round
+//!   instead of one per delivery. Consumers make that harmless: inside the same write as the
 //!   effect they call [`first_delivery`], and apply the effect only when it says `true`; either
 //!   way they answer 2xx.
 //! * 2xx → delivered. 408, 429, 5xx, a transport error or a timeout (the client's 10 s) →
@@ -498,16 +500,25 @@ async fn deliver_due(outbox: &Outbox, db: &Db, consumer: &'static str) -> Result
         })
         .await
         .map_err(DbError::from)?;
-    let full = pending.len() == BATCH;
+    let mut next = if pending.len() == BATCH {
+        Next::Now
+    } else {
+        Next::Poll
+    };
+    // Marked together once the round ends: one commit for up to BATCH deliveries rather than
+    // one each (three consumers of a booking meant three fsyncs more per booking). A crash
+    // before it only sends them again, which consumers deduplicate (`first_delivery`).
+    let mut marks = Vec::new();
     for delivery in pending {
         if delivery.next_attempt_at > now_ms() {
-            return Ok(Next::At(delivery.next_attempt_at));
+            next = Next::At(delivery.next_attempt_at);
+            break;
         }
         let attempts = delivery.attempts + 1;
         match attempt(outbox, consumer, &delivery).await {
             Outcome::Delivered => {
                 crate::metrics::outbox_attempt(consumer, &delivery.topic, None);
-                mark(db, consumer, delivery.seq, Mark::Delivered { attempts }).await?;
+                marks.push((delivery.seq, Mark::Delivered { attempts }));
             }
             Outcome::Park(error) => {
                 crate::metrics::outbox_attempt(consumer, &delivery.topic, Some("parked"));
@@ -519,7 +530,7 @@ async fn deliver_due(outbox: &Outbox, db: &Db, consumer: &'static str) -> Result
                     error = %error,
                     "outbox: the consumer refused the event for good; delivery parked"
                 );
-                mark(db, consumer, delivery.seq, Mark::Parked { attempts, error }).await?;
+                marks.push((delivery.seq, Mark::Parked { attempts, error }));
             }
             Outcome::Retry { error, retry_after } => {
                 crate::metrics::outbox_attempt(consumer, &delivery.topic, Some("retry"));
@@ -537,22 +548,21 @@ async fn deliver_due(outbox: &Outbox, db: &Db, consumer: &'static str) -> Result
                     "outbox: delivery failed, will retry"
                 );
                 let at = now_ms() + delay.as_millis() as i64;
-                mark(
-                    db,
-                    consumer,
+                marks.push((
                     delivery.seq,
                     Mark::Retry {
                         attempts,
                         at,
                         error,
                     },
-                )
-                .await?;
-                return Ok(Next::At(at));
+                ));
+                next = Next::At(at);
+                break;
             }
         }
     }
-    Ok(if full { Next::Now } else { Next::Poll })
+    mark(db, consumer, marks).await?;
+    Ok(next)
 }
 
 async fn attempt(outbox: &Outbox, consumer: &str, delivery: &Pending) -> Outcome {
@@ -654,42 +664,56 @@ enum Mark {
     },
 }
 
-async fn mark(db: &Db, consumer: &'static str, seq: i64, mark: Mark) -> Result<(), DbError> {
+/// Records the outcomes of a round's deliveries, in one write.
+async fn mark(db: &Db, consumer: &'static str, marks: Vec<(i64, Mark)>) -> Result<(), DbError> {
+    if marks.is_empty() {
+        return Ok(());
+    }
     db.write(move |tx| {
         let now = now_ms();
-        // The pending condition keeps a mark from overwriting a final state (another
-        // dispatcher on the same file, against the advice above).
-        const PENDING: &str =
-            "event_seq = ?1 AND consumer = ?2 AND delivered_at IS NULL AND parked_at IS NULL";
-        match mark {
-            Mark::Delivered { attempts } => tx.execute(
-                &format!(
-                    "UPDATE outbox_deliveries SET attempts = ?3, delivered_at = ?4 WHERE {PENDING}"
-                ),
-                params![seq, consumer, attempts, now],
-            ),
-            Mark::Parked { attempts, error } => tx.execute(
-                &format!(
-                    "UPDATE outbox_deliveries SET attempts = ?3, parked_at = ?4, last_error = ?5 \
-                     WHERE {PENDING}"
-                ),
-                params![seq, consumer, attempts, now, stored_error(&error)],
-            ),
-            Mark::Retry {
-                attempts,
-                at,
-                error,
-            } => tx.execute(
-                &format!(
-                    "UPDATE outbox_deliveries SET attempts = ?3, next_attempt_at = ?4, \
-                     last_error = ?5 WHERE {PENDING}"
-                ),
-                params![seq, consumer, attempts, at, stored_error(&error)],
-            ),
-        }?;
+        for (seq, mark) in marks {
+            mark_one(tx, consumer, seq, mark, now)?;
+        }
         Ok(())
     })
     .await
+}
+
+fn mark_one(
+    tx: &rusqlite::Transaction<'_>,
+    consumer: &str,
+    seq: i64,
+    mark: Mark,
+    now: i64,
+) -> rusqlite::Result<()> {
+    // The pending condition keeps a mark from overwriting a final state (another
+    // dispatcher on the same file, against the advice above).
+    const PENDING: &str =
+        "event_seq = ?1 AND consumer = ?2 AND delivered_at IS NULL AND parked_at IS NULL";
+    match mark {
+        Mark::Delivered { attempts } => tx
+            .prepare_cached(&format!(
+                "UPDATE outbox_deliveries SET attempts = ?3, delivered_at = ?4 WHERE {PENDING}"
+            ))?
+            .execute(params![seq, consumer, attempts, now]),
+        Mark::Parked { attempts, error } => tx
+            .prepare_cached(&format!(
+                "UPDATE outbox_deliveries SET attempts = ?3, parked_at = ?4, last_error = ?5 \
+                 WHERE {PENDING}"
+            ))?
+            .execute(params![seq, consumer, attempts, now, stored_error(&error)]),
+        Mark::Retry {
+            attempts,
+            at,
+            error,
+        } => tx
+            .prepare_cached(&format!(
+                "UPDATE outbox_deliveries SET attempts = ?3, next_attempt_at = ?4, \
+                 last_error = ?5 WHERE {PENDING}"
+            ))?
+            .execute(params![seq, consumer, attempts, at, stored_error(&error)]),
+    }
+    .map(drop)
 }
 
 /// Bounded and printable: the text comes from another service.
