@@ -143,8 +143,10 @@ pub enum Command {
     /// connections: venue-by-id, venues-page, search, near-me, book, venue-reservations and
     /// sign-in (argon2id, reported apart). Prints requests/s, p50/p99/p99.9, errors and the
     /// target per workload, and each service's RSS idle, at its peak and after; writes the same
-    /// JSON to target/bench/. Needs wrk (`cargo xtask install`). --url measures a running
-    /// gateway instead; --keep leaves the cluster up.
+    /// JSON to target/bench/. Needs wrk (`cargo xtask install`). --native runs the same
+    /// release binaries as local processes instead of containers; --scale repeats the reads at
+    /// 100,000 venues and 1,000,000 reservations; --url measures a running gateway instead;
+    /// --keep leaves the cluster up.
     Bench(bench_load::Args),
     /// Push the current build's images to a registry: `<registry>/<svc>:<tag>` and `:latest`.
     ///

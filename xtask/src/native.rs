@@ -76,7 +76,7 @@ pub async fn run(
     let mut children: Vec<(&'static Service, Child)> = Vec::new();
     // `None`: stopped during start-up, which is a normal end.
     let started = tokio::select! {
-        started = start_all(&levels, project, gateway_port, &secrets, width, timeout, &mut children) => Some(started),
+        started = start_all(&levels, paths::debug_binary, project, gateway_port, &secrets, width, timeout, &mut children) => Some(started),
         _ = signals.recv() => None,
     };
     match started {
@@ -108,8 +108,13 @@ pub async fn run(
     outcome
 }
 
-async fn start_all(
+/// Starts `levels` in order, each level's services once the previous level answers, from
+/// the binaries `binary` names; the started ones are in `children` even when one fails.
+/// Shared with `bench --native` (release binaries).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn start_all(
     levels: &[Vec<&'static Service>],
+    binary: impl Fn(&str) -> std::path::PathBuf,
     project: &str,
     gateway_port: u16,
     secrets: &Secrets,
@@ -121,7 +126,7 @@ async fn start_all(
         for s in level {
             let child = spawn(
                 s,
-                &paths::debug_binary(s.name),
+                &binary(s.name),
                 environment(s, project, gateway_port, secrets),
                 width,
             )?;
@@ -259,7 +264,7 @@ async fn watch(
 }
 
 /// Dependents first (the reverse of the start order).
-async fn stop(children: &mut Vec<(&'static Service, Child)>) {
+pub(crate) async fn stop(children: &mut Vec<(&'static Service, Child)>) {
     while let Some((_, child)) = children.pop() {
         stop_child(child).await;
     }

@@ -3,7 +3,8 @@
 //!
 //! Brings up an isolated cluster (project `bench`, fresh volumes, the gateway on an ephemeral
 //! port of the project network's host address, where the kernel forwards it; `--loopback`
-//! publishes on 127.0.0.1 through the engine's proxy, as `up` does; `--url` measures a gateway
+//! publishes on 127.0.0.1 through the engine's proxy, as `up` does; `--native` runs the same
+//! release binaries as local processes ([`crate::load::native`]); `--url` measures a gateway
 //! that is already running instead), times each service's first answer, seeds 1,000 venues
 //! and 10,000 reservations through the public API ([`crate::load::seed`]), then runs each
 //! workload ([`crate::load::workloads`]) with wrk once the cluster is idle
@@ -11,6 +12,7 @@
 //! issue's target) and each service's RSS idle, at its peak and after the load, and writes the
 //! same as JSON to `target/bench/`. The cluster is removed at the end unless `--keep`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -18,6 +20,7 @@ use anyhow::{Result, bail};
 use crate::cluster::PublishOn;
 use crate::commands::build;
 use crate::engine::Engine;
+use crate::load::native::Processes;
 use crate::load::seed::Plan;
 use crate::load::workloads::Workload;
 use crate::load::wrk::{self, Load};
@@ -76,6 +79,66 @@ pub struct Args {
     /// the kernel forwards the port.
     #[arg(long, conflicts_with = "url")]
     pub loopback: bool,
+    /// Run the services as local processes instead of containers: the same static release
+    /// binaries, on 127.0.0.1 at their usual ports (8000–8008 must be free), fresh data under
+    /// target/chefcito-native/<project>/. What the containers cost shows as the difference.
+    #[arg(long, conflicts_with_all = ["url", "loopback", "keep"])]
+    pub native: bool,
+}
+
+/// What is measured.
+enum Cluster {
+    /// Containers this command started.
+    Docker(Engine),
+    /// Local processes this command started.
+    Native(Processes),
+    /// A gateway already running (`--url`).
+    Url,
+}
+
+impl Cluster {
+    fn engine(&self) -> Option<&Engine> {
+        match self {
+            Cluster::Docker(engine) => Some(engine),
+            _ => None,
+        }
+    }
+
+    /// Each service's host pid, by name (none for `--url`).
+    async fn pids(&self, project: &str) -> BTreeMap<String, i64> {
+        match self {
+            Cluster::Docker(engine) => memory::pids(engine, project).await,
+            Cluster::Native(processes) => processes.pids(),
+            Cluster::Url => BTreeMap::new(),
+        }
+    }
+
+    /// A service's own address and the internal token, to grow the data at `--scale`.
+    async fn internal(&self, project: &str, name: &'static str) -> Result<(String, String)> {
+        match self {
+            Cluster::Docker(engine) => {
+                let secrets =
+                    crate::secrets::Secrets::load(&crate::paths::cluster_dir(project))?
+                        .ok_or_else(|| anyhow::anyhow!("the cluster {project} has no secrets"))?;
+                let url = crate::engine::published_url(
+                    engine,
+                    &crate::engine::container_name(project, name),
+                    services::get(name)?.port,
+                )
+                .await
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{name} is not published: --scale starts the cluster with every port published"
+                    )
+                })?;
+                Ok((url, secrets.internal_token().to_string()))
+            }
+            Cluster::Native(processes) => {
+                Ok((processes.url(name)?, processes.internal_token().to_string()))
+            }
+            Cluster::Url => bail!("--scale needs the cluster this command starts"),
+        }
+    }
 }
 
 impl Args {
@@ -97,21 +160,38 @@ pub async fn run(args: &Args) -> Result<()> {
             "wrk is not installed: run `cargo xtask install` (it installs the Debian package `wrk`)"
         );
     }
-    let engine = match &args.url {
-        Some(_) => None,
-        None => {
-            crate::engine::check_project(&args.project)?;
-            Some(Engine::connect().await?)
-        }
-    };
-    if let Some(engine) = &engine {
+    let mut cluster = if args.url.is_some() {
+        Cluster::Url
+    } else if args.native {
+        crate::engine::check_project(&args.project)?;
+        println!(
+            "{}",
+            progress::paint(4, "==> release build (cargo xtask build, without images)")
+        );
+        let names: Vec<&str> = services::SERVICES.iter().map(|s| s.name).collect();
+        tokio::task::block_in_place(|| build::cargo_build_static(&names))?;
+        println!(
+            "{}",
+            progress::paint(
+                4,
+                "==> local processes on 127.0.0.1 (ports 8000–8008), fresh data"
+            )
+        );
+        Cluster::Native(Processes::start(&args.project, NATIVE_START).await?)
+    } else {
+        crate::engine::check_project(&args.project)?;
+        let engine = Engine::connect().await?;
         println!("{}", progress::paint(4, "==> cargo xtask build"));
         build::run(&build::Args::default()).await?;
         // Fresh data: a previous run's venues would change every number.
-        crate::cluster::down(engine, &args.project, true).await?;
+        crate::cluster::down(&engine, &args.project, true).await?;
+        Cluster::Docker(engine)
+    };
+    let outcome = bench(args, &cluster).await;
+    if let Cluster::Native(processes) = &mut cluster {
+        processes.stop().await;
     }
-    let outcome = bench(args, engine.as_ref()).await;
-    if let Some(engine) = &engine {
+    if let Some(engine) = cluster.engine() {
         if args.keep && outcome.is_ok() {
             println!(
                 "the cluster keeps running: `cargo xtask status --project {p}`; `cargo xtask down --volumes --project {p}` removes it",
@@ -148,39 +228,20 @@ pub async fn run(args: &Args) -> Result<()> {
 const SCALE_VENUES: usize = 100_000;
 const SCALE_RESERVATIONS: usize = 1_000_000;
 
+/// How long local processes may take to answer `/health` (they take milliseconds).
+const NATIVE_START: Duration = Duration::from_secs(30);
+
 /// Grows the seeded data to the `--scale` sizes through the internal API.
 async fn grow(
-    engine: &Engine,
+    cluster: &Cluster,
     project: &str,
     seeded: &mut crate::load::seed::Seeded,
 ) -> Result<()> {
-    let secrets = crate::secrets::Secrets::load(&crate::paths::cluster_dir(project))?
-        .ok_or_else(|| anyhow::anyhow!("the cluster {project} has no secrets"))?;
-    let url = |name: &'static str| async move {
-        let s = services::get(name)?;
-        crate::engine::published_url(
-            engine,
-            &crate::engine::container_name(project, name),
-            s.port,
-        )
-        .await
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{name} is not published: --scale starts the cluster with every port published"
-            )
-        })
-    };
+    let (venues_url, token) = cluster.internal(project, "venues").await?;
+    let (reservations_url, _) = cluster.internal(project, "reservations").await?;
     let internal = crate::load::seed::Internal {
-        venues: crate::load::gateway::Gateway::internal(
-            &url("venues").await?,
-            64,
-            secrets.internal_token(),
-        )?,
-        reservations: crate::load::gateway::Gateway::internal(
-            &url("reservations").await?,
-            64,
-            secrets.internal_token(),
-        )?,
+        venues: crate::load::gateway::Gateway::internal(&venues_url, 64, &token)?,
+        reservations: crate::load::gateway::Gateway::internal(&reservations_url, 64, &token)?,
     };
     let venues = SCALE_VENUES.saturating_sub(seeded.venue_ids().len());
     let reservations = SCALE_RESERVATIONS.saturating_sub(seeded.reservations as usize);
@@ -198,11 +259,12 @@ async fn grow(
     outcome
 }
 
-async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
+async fn bench(args: &Args, cluster: &Cluster) -> Result<Report> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let base = match (engine, &args.url) {
+    let base = match (cluster, &args.url) {
         (_, Some(url)) => crate::load::gateway::check_url(url)?,
-        (Some(engine), None) => {
+        (Cluster::Native(processes), None) => processes.url("gateway")?,
+        (Cluster::Docker(engine), None) => {
             println!(
                 "{}",
                 progress::paint(
@@ -233,11 +295,11 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
                 anyhow::anyhow!("the gateway of {} is not published", args.project)
             })?
         }
-        (None, None) => bail!("no engine and no --url"),
+        (Cluster::Url, None) => bail!("no cluster and no --url"),
     };
 
     let mut first_answer_ms = std::collections::BTreeMap::new();
-    if engine.is_some() {
+    if !matches!(cluster, Cluster::Url) {
         println!("{}", progress::paint(4, "==> first answer of each service"));
         let secrets = crate::secrets::Secrets::generate()?;
         for s in services::SERVICES {
@@ -245,10 +307,7 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
             first_answer_ms.insert(s.name.to_string(), took.as_secs_f64() * 1000.0);
         }
     }
-    let memory_idle = match engine {
-        Some(engine) => memory::of_cluster(engine, &args.project).await,
-        None => Default::default(),
-    };
+    let memory_idle = memory::of_pids(&cluster.pids(&args.project).await);
 
     println!(
         "{}",
@@ -293,11 +352,8 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
     let mut scaled_to = None;
     for (workload, scaled) in runs {
         if scaled && seeded.bulk_venues.is_empty() {
-            let Some(engine) = engine else {
-                bail!("--scale needs the cluster this command starts");
-            };
             let started = Instant::now();
-            grow(engine, &args.project, &mut seeded).await?;
+            grow(cluster, &args.project, &mut seeded).await?;
             scaled_to = Some(load::Scaled {
                 venues: seeded.venue_ids().len(),
                 reservations: seeded.reservations,
@@ -305,9 +361,9 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
             });
         }
         let bar = progress::line(&multi, workload.name(), width);
-        if let Some(engine) = engine {
+        let pids = cluster.pids(&args.project).await;
+        if !pids.is_empty() {
             bar.set_message("waiting for the cluster to be idle (outbox deliveries, messages)");
-            let pids = memory::pids(engine, &args.project).await;
             let patience = if scaled {
                 quiet::SCALE_PATIENCE
             } else {
@@ -360,22 +416,22 @@ async fn bench(args: &Args, engine: Option<&Engine>) -> Result<Report> {
     }
     // Let the services return what the load made them hold.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let memory_after = match engine {
-        Some(engine) => memory::of_cluster(engine, &args.project).await,
-        None => Default::default(),
-    };
+    let memory_after = memory::of_pids(&cluster.pids(&args.project).await);
     Ok(Report {
         machine: load::machine(),
         started_at,
         gateway: base,
-        mode: match engine {
-            Some(_) if args.loopback => {
+        mode: match cluster {
+            Cluster::Docker(_) if args.loopback => {
                 "Docker cluster, release images, gateway published on 127.0.0.1 (the engine's userland proxy)".into()
             }
-            Some(_) => {
+            Cluster::Docker(_) => {
                 "Docker cluster, release images, gateway published on the project network's host address (kernel NAT)".into()
             }
-            None => "a running gateway (--url)".into(),
+            Cluster::Native(_) => {
+                "local processes (the images' release binaries) on 127.0.0.1".into()
+            }
+            Cluster::Url => "a running gateway (--url)".into(),
         },
         connections: load.connections,
         threads: load.threads,

@@ -62,12 +62,10 @@ pub async fn pids(engine: &Engine, project: &str) -> BTreeMap<String, i64> {
     out
 }
 
-/// Every running service of `project`, by name.
-pub async fn of_cluster(engine: &Engine, project: &str) -> BTreeMap<String, Rss> {
-    pids(engine, project)
-        .await
-        .into_iter()
-        .filter_map(|(name, pid)| Some((name, of_pid(pid)?)))
+/// The memory of each of these processes, by name (the ones gone are left out).
+pub fn of_pids(pids: &BTreeMap<String, i64>) -> BTreeMap<String, Rss> {
+    pids.iter()
+        .filter_map(|(name, &pid)| Some((name.clone(), of_pid(pid)?)))
         .collect()
 }
 

@@ -13,6 +13,7 @@
 
 pub mod gateway;
 pub mod memory;
+pub mod native;
 pub mod quiet;
 pub mod seed;
 pub mod startup;
