@@ -160,6 +160,13 @@ impl Commits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version(u64);
 
+impl Version {
+    /// Twice the commits made since the database was opened.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
 /// Idle read-only connections. The lock is held only to push or pop.
 struct ReaderPool {
     path: PathBuf,

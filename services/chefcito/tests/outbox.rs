@@ -525,3 +525,51 @@ async fn first_delivery_is_true_once_per_event_id() {
     let retried = db.write(|tx| first_delivery(tx, "e3")).await.unwrap();
     assert!(retried);
 }
+
+/// The committed version of the producer's database (`read_versioned`), retried while a
+/// commit is under way.
+async fn version(db: &Db) -> chefcito::db::Version {
+    loop {
+        let seen = db
+            .read_versioned(|_, version| Ok::<_, rusqlite::Error>(version))
+            .await
+            .unwrap();
+        if let Some(version) = seen {
+            return version;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The outcomes of a round of deliveries are marked in one commit, not one per delivery.
+#[tokio::test]
+async fn a_round_of_deliveries_is_marked_in_one_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = Consumer::new(dir.path(), "stats", &[]);
+    let addr = serve(stats.router()).await;
+    let db = Db::open(dir.path().join("p.db"), PRODUCER_MIGRATIONS).unwrap();
+    let outbox = Outbox::new(vec![route("thing.created", "stats", addr)]);
+    let o = outbox.clone();
+    db.write(move |tx| {
+        for n in 0..30 {
+            o.enqueue(tx, "thing.created", &Thing { n })?;
+        }
+        Ok::<_, rusqlite::Error>(())
+    })
+    .await
+    .unwrap();
+    let before = version(&db).await;
+    let _dispatcher = outbox.spawn_dispatcher(db.clone());
+    eventually("an empty backlog", async || {
+        outbox.backlog(&db).await.unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(stats.applied().len(), 30);
+    let after = version(&db).await;
+    // A commit moves the version by two (odd while it is under way). Pruning may add one.
+    let commits = (after.get() - before.get()) / 2;
+    assert!(
+        (1..=2).contains(&commits),
+        "30 deliveries took {commits} commits"
+    );
+}

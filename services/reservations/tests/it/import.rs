@@ -54,6 +54,17 @@ async fn history_is_written_as_it_was_without_events() {
     let again = import(&s, json!([batch[0].clone()])).await;
     assert_eq!(again.body, json!({"imported": 0, "skipped": 1}));
     assert_eq!(list(&s, "user=user/ana").await.total(), 2);
+
+    // The same id twice in one batch: the first is written, the second skipped.
+    let twice =
+        json!({"id": "dup", "user": "user/bea", "venue": "resto", "time": at(90), "people": 3});
+    let mut other = twice.clone();
+    other["people"] = json!(5);
+    let answer = import(&s, json!([twice, other])).await;
+    assert_eq!(answer.body, json!({"imported": 1, "skipped": 1}));
+    let listed = list(&s, "user=user/bea").await;
+    assert_eq!(listed.total(), 1);
+    assert_eq!(listed.body["result"][0]["people"], 3, "{listed:?}");
 }
 
 #[tokio::test]
